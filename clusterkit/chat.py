@@ -1,0 +1,145 @@
+"""Prompt extraction from chat request bodies.
+
+Understands OpenAI ``chat.completions`` bodies (``{"model", "messages": [...]}``), OpenAI
+Responses bodies (``{"input": str | [...], "instructions"}``), legacy completions
+(``{"prompt": str}``), Anthropic ``messages`` bodies (``{"model", "system", "messages"}``) and a
+bare ``messages`` list. The prompt is the text of the last user turn; the system prompt (a top-level
+``system``/``instructions`` or ``system``/``developer`` role messages) is returned separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["ChatPrompt", "extract_prompt"]
+
+_TEXT_BLOCKS = ("text", "input_text")
+_SYSTEM_ROLES = ("system", "developer")
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """What a request body says: the prompt, the system prompt and what else was in it."""
+
+    text: str | None
+    system: str | None = None
+    model: str | None = None
+    messages: list[Any] | None = None
+    n_turns: int = 0
+    other_blocks: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _content_text(content: Any, other: list[str]) -> str | None:
+    """Text of a message's content: a string or a list of typed blocks."""
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict):
+                kind = block.get("type", "text")
+                if kind in _TEXT_BLOCKS and isinstance(block.get("text"), str):
+                    parts.append(block["text"])
+                else:
+                    other.append(str(kind))
+            else:
+                other.append(type(block).__name__)
+        return "\n".join(parts) if parts else None
+    return str(content)
+
+
+def _from_messages(messages: list[Any], other: list[str]) -> tuple[str | None, list[str]]:
+    """Last user turn's text and the system/developer turns' texts."""
+    prompt = None
+    systems: list[str] = []
+    for msg in messages:
+        if not isinstance(msg, dict):
+            continue
+        role = msg.get("role")
+        if role in _SYSTEM_ROLES:
+            text = _content_text(msg.get("content"), [])
+            if text:
+                systems.append(text)
+    for msg in reversed(messages):
+        if isinstance(msg, dict) and msg.get("role", "user") == "user":
+            prompt = _content_text(msg.get("content"), other)
+            break
+    return prompt, systems
+
+
+def _maybe_json(value: str) -> Any:
+    """A string that holds a JSON chat body (as CSV logs often do) is decoded; else returned."""
+    s = value.lstrip()
+    if s[:1] in ("{", "[") and ('"messages"' in s or '"role"' in s or '"input"' in s):
+        try:
+            return orjson.loads(s)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def extract_prompt(value: Any) -> ChatPrompt:
+    """Turn the value at the text path into a :class:`ChatPrompt`.
+
+    A plain string is the prompt itself. A body or message list yields the last user turn.
+    Non-text blocks (images, tool results) are listed in ``other_blocks``, never fatal.
+    """
+    if isinstance(value, str):
+        value = _maybe_json(value)
+        if isinstance(value, str):
+            return ChatPrompt(text=value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return ChatPrompt(text=str(value))
+    other: list[str] = []
+    if isinstance(value, list):
+        prompt, systems = _from_messages(value, other)
+        return ChatPrompt(
+            text=prompt,
+            system="\n\n".join(systems) or None,
+            messages=value,
+            n_turns=len(value),
+            other_blocks=tuple(other),
+        )
+    if not isinstance(value, dict):
+        return ChatPrompt(text=None)
+
+    systems = []
+    top_system = value.get("system", value.get("instructions"))
+    if top_system is not None:
+        text = _content_text(top_system, [])
+        if text:
+            systems.append(text)
+    messages = value.get("messages")
+    if messages is None and isinstance(value.get("input"), list):
+        messages = value["input"]
+    if isinstance(messages, list):
+        prompt, more = _from_messages(messages, other)
+        systems.extend(more)
+    elif isinstance(value.get("input"), str):
+        prompt = value["input"]
+    elif isinstance(value.get("prompt"), str):
+        prompt = value["prompt"]
+    else:
+        prompt = None
+    model = value.get("model")
+    skip = {"messages", "system", "instructions", "input", "prompt", "model"}
+    params = {k: v for k, v in value.items() if k not in skip}
+    return ChatPrompt(
+        text=prompt,
+        system="\n\n".join(systems) or None,
+        model=str(model) if model is not None else None,
+        messages=messages if isinstance(messages, list) else None,
+        n_turns=len(messages) if isinstance(messages, list) else 0,
+        other_blocks=tuple(other),
+        params=params,
+    )

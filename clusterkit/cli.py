@@ -1,0 +1,211 @@
+"""``clusterkit`` command line. Each command is a thin call into the public library function of
+the same name and parameters; heavy libraries load only inside the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ClusterkitError
+
+DEFAULT_DB = "data/clusterkit.duckdb"
+DEFAULT_SAMPLE = "data/sample"
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+def _add_mapping(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("field mapping (dotted paths; detected when absent)")
+    g.add_argument("--text", help="prompt text, or a chat request body / messages list (e.g. request)")
+    g.add_argument("--account", help="account id (e.g. account.id)")
+    g.add_argument("--time", help="request time: ISO-8601, epoch s or ms (e.g. created_at)")
+    g.add_argument("--id", help="request id; rows without one get a content-derived id")
+    g.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="extra field; NAME model, org_id, ip or user_agent fills that column, "
+        "any other NAME lands in `extra`. Repeatable.",
+    )
+
+
+def _progress_bar(console: Any, description: str) -> tuple[Any, Any]:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+def _print_ingest(console: Any, report: Any) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"ingest (run {report.run_id}, {report.seconds:.1f}s)", show_header=False)
+    t.add_row("files", str(len(report.files)))
+    t.add_row("rows read", f"{report.read:,}")
+    t.add_row("ingested", f"{report.ingested:,}")
+    t.add_row("duplicates skipped", f"{report.duplicates:,}")
+    t.add_row("quarantined", f"{report.quarantined:,}")
+    for reason, n in sorted(report.quarantine_reasons.items()):
+        t.add_row(f"  {reason}", f"{n:,}")
+    t.add_row("new prompts", f"{report.new_prompts:,}")
+    console.print(t)
+    for f in report.files:
+        mapped = ", ".join(f"{k}={v}" for k, v in f.fields.items() if v and k != "meta")
+        console.print(f"[dim]{f.path} ({f.format}, {f.rows:,} rows): {mapped}[/dim]")
+
+
+def _print_info(console: Any, info: Any) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{info.path} (schema v{info.schema_version})", show_header=False)
+    t.add_row("requests", f"{info.requests:,}")
+    t.add_row("distinct prompts", f"{info.prompts:,}")
+    t.add_row("system prompts", f"{info.system_prompts:,}")
+    t.add_row("accounts", f"{info.accounts:,}")
+    span = f"{info.first_ts:%Y-%m-%d %H:%M} .. {info.last_ts:%Y-%m-%d %H:%M} UTC" if info.first_ts else "-"
+    t.add_row("time span", span)
+    t.add_row("top models", ", ".join(f"{m} ({n:,})" for m, n in info.top_models) or "-")
+    t.add_row("quarantined", f"{info.quarantined:,}")
+    for reason, n in info.quarantine:
+        t.add_row(f"  {reason}", f"{n:,}")
+    t.add_row("runs", ", ".join(f"{k} x{n}" for k, n in info.runs) or "-")
+    console.print(t)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+    from .store import Store
+
+    console = _console()
+    with Store(args.db) as store:
+        bar, update = _progress_bar(console, "ingesting")
+        with bar:
+            report = ingest(
+                store,
+                args.logs,
+                text=args.text,
+                account=args.account,
+                time=args.time,
+                id=args.id,
+                meta=args.meta,
+                progress=update,
+            )
+    _print_ingest(console, report)
+    if args.strict and report.quarantined:
+        console.print(f"[red]--strict: {report.quarantined} row(s) quarantined; see the quarantine table[/red]")
+        return 3
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store(args.db, read_only=True) as store:
+        _print_info(_console(), store.info())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate
+
+    sim = simulate(args.out, corpora=args.corpora, size=args.size, seed=args.seed)
+    console = _console()
+    console.print(
+        f"wrote {sim.n_requests:,} requests from {sim.n_accounts:,} accounts "
+        f"(+{sim.n_bad_lines} bad lines) to {sim.requests_path}; labels in {sim.truth_path}"
+    )
+    console.print(", ".join(f"{g}: {n}" for g, n in sim.groups.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded defaults: sample log -> store -> summary."""
+    from .ingest import ingest
+    from .simulate import simulate
+    from .store import Store
+
+    console = _console()
+    sample = Path(args.sample) / "requests.jsonl"
+    if not sample.exists():
+        sim = simulate(args.sample, seed=0)
+        console.print(f"generated the sample log {sim.requests_path} ({sim.n_requests:,} requests)")
+    with Store(args.db) as store:
+        report = ingest(store, sample)
+        _print_ingest(console, report)
+        _print_info(console, store.info())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clusterkit",
+        description="Find distillation campaigns in LLM API request logs.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("ingest", help="load request logs (JSONL[.gz], JSON, CSV, Parquet) into the store")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="files, globs or folders")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--strict", action="store_true", help="exit with status 3 if any row is quarantined")
+    _add_mapping(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("info", help="what the store holds")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("simulate", help="write a labelled simulated log (requests.jsonl + truth.csv)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--corpora", help="folder of *.jsonl.gz prompt corpora (e.g. ../shared/data/prompts)")
+    p.add_argument("--size", default="tiny", choices=["tiny", "small", "medium", "large"])
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="run the main job on the bundled sample data")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sample folder (default {DEFAULT_SAMPLE})")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"clusterkit {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ClusterkitError as exc:
+        print(f"clusterkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"clusterkit {args.command}: interrupted; nothing from the unfinished step was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

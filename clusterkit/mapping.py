@@ -1,0 +1,152 @@
+"""Field mapping: where, in each input record, the prompt, account, time and id live.
+
+Paths are dotted (``account.id``, ``request.messages.0.content``); a key that itself contains
+dots (a CSV column named ``user.id``) is matched literally first. Fields not given are
+auto-detected from the first records of each file, from the common names listed below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import MappingError
+
+__all__ = ["COLUMN_FIELDS", "FieldMap", "detect_fields", "get_path", "parse_meta_options"]
+
+#: Request columns that ``--meta NAME=PATH`` fills directly instead of ``extra``.
+COLUMN_FIELDS = ("model", "org_id", "ip", "user_agent")
+
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "text": ("prompt", "text", "request", "body", "messages", "input", "query", "content", "question", "instruction"),
+    "account": (
+        "account_id",
+        "user_id",
+        "account.id",
+        "user.id",
+        "customer_id",
+        "api_key_id",
+        "account",
+        "user",
+        "uid",
+    ),
+    "time": ("timestamp", "created_at", "time", "ts", "created", "datetime", "date", "request_time", "event_time"),
+    "id": ("request_id", "id", "uuid", "event_id", "message_id"),
+    "model": ("model", "request.model", "body.model", "model_name"),
+    "org_id": (
+        "org_id",
+        "organization_id",
+        "organization",
+        "org",
+        "account.org_id",
+        "org.id",
+        "account.organization_id",
+    ),
+    "ip": ("ip", "client.ip", "client_ip", "source_ip", "remote_addr", "ip_address"),
+    "user_agent": (
+        "user_agent",
+        "client.user_agent",
+        "headers.user-agent",
+        "headers.User-Agent",
+        "client.ua",
+        "ua",
+        "useragent",
+    ),
+}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def get_path(obj: Any, path: str) -> Any:
+    """Value at dotted ``path`` in nested dicts/lists, or ``None`` when any step is missing."""
+    if isinstance(obj, dict) and path in obj:
+        return obj[path]
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, dict):
+            cur = cur.get(part)
+        elif isinstance(cur, list) and part.lstrip("-").isdigit():
+            i = int(part)
+            cur = cur[i] if -len(cur) <= i < len(cur) else None
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Where each field lives. ``None`` means auto-detect; ``""`` means "this log has none"."""
+
+    text: str | None = None
+    account: str | None = None
+    time: str | None = None
+    id: str | None = None
+    model: str | None = None
+    org_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(
+        cls,
+        text: str | None = None,
+        account: str | None = None,
+        time: str | None = None,
+        id: str | None = None,
+        meta: Mapping[str, str] | Iterable[str] | None = None,
+    ) -> FieldMap:
+        """Build a map from CLI-style options; ``meta`` NAMEs in :data:`COLUMN_FIELDS` fill
+        those request columns, every other NAME lands in ``extra``."""
+        pairs = parse_meta_options(meta)
+        columns = {k: pairs.pop(k) for k in COLUMN_FIELDS if k in pairs}
+        return cls(text=text, account=account, time=time, id=id, meta=pairs, **columns)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("text", "account", "time", "id", *COLUMN_FIELDS)}
+        out["meta"] = dict(self.meta)
+        return out
+
+
+def parse_meta_options(meta: Mapping[str, str] | Iterable[str] | None) -> dict[str, str]:
+    """``["name=path", ...]`` (or a mapping) to a dict, checking every name."""
+    if meta is None:
+        return {}
+    if isinstance(meta, Mapping):
+        items = list(meta.items())
+    else:
+        items = []
+        for opt in meta:
+            name, sep, path = opt.partition("=")
+            if not sep or not path:
+                raise MappingError(f"--meta {opt!r}: expected NAME=PATH, e.g. --meta tier=account.tier")
+            items.append((name.strip(), path.strip()))
+    out = {}
+    for name, path in items:
+        if not _NAME.fullmatch(name):
+            raise MappingError(
+                f"--meta name {name!r} is not a valid name: use letters, digits and _ (not starting with a digit)"
+            )
+        out[name] = path
+    return out
+
+
+def detect_fields(fields: FieldMap, samples: list[dict[str, Any]]) -> FieldMap:
+    """Fill the fields left as ``None`` with the first candidate path present in ``samples``.
+
+    Fields that cannot be found stay ``None``; the caller decides which are required.
+    """
+    updates: dict[str, str | None] = {}
+    for name, candidates in _CANDIDATES.items():
+        if getattr(fields, name) is not None:
+            continue
+        found = None
+        for cand in candidates:
+            if any(get_path(s, cand) is not None for s in samples):
+                found = cand
+                break
+        updates[name] = found
+    return replace(fields, **updates)

@@ -1,0 +1,253 @@
+"""Input files: discovery (files, globs, folders) and streaming readers per format.
+
+Every reader yields :class:`RawRecord` items one at a time, so memory stays bounded whatever
+the file size. A record is either a parsed object or an error with the raw text kept for the
+quarantine. Supported: ``.jsonl``/``.ndjson``, ``.json`` (an array, or JSON lines), ``.csv``,
+``.parquet``, each optionally gzipped (``.gz``) except Parquet.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from .errors import InputError
+
+__all__ = ["SUPPORTED_SUFFIXES", "RawRecord", "discover_files", "file_format", "read_records"]
+
+SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One input row: its 1-based line (or record number), the object or the reason it failed."""
+
+    line: int
+    obj: Any = None
+    raw: str | None = None
+    error: str | None = None
+
+
+def file_format(path: Path) -> tuple[str, bool]:
+    """(format, gzipped) for ``path`` from its suffixes; raise InputError when unsupported."""
+    name = path.name.lower()
+    gz = name.endswith(".gz")
+    if gz:
+        name = name[:-3]
+    for suffix in SUPPORTED_SUFFIXES:
+        if name.endswith(suffix):
+            fmt = {".ndjson": "jsonl"}.get(suffix, suffix[1:])
+            if fmt == "parquet" and gz:
+                break
+            return fmt, gz
+    raise InputError(
+        f"{path}: unsupported file type; expected one of "
+        f"{', '.join(SUPPORTED_SUFFIXES)} (optionally .gz, not for .parquet)"
+    )
+
+
+def discover_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files, glob patterns and folders (recursively, supported types only), in order,
+    without repeats. A path that matches nothing is an error, never silently skipped."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        rp = p.resolve()
+        if rp not in seen:
+            seen.add(rp)
+            out.append(rp)
+
+    for item in paths:
+        text = os.fspath(item)
+        p = Path(text)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and _supported(f) and not f.name.startswith("."))
+            if not found:
+                raise InputError(f"{p}: folder holds no supported log files ({', '.join(SUPPORTED_SUFFIXES)})")
+            for f in found:
+                add(f)
+        elif p.is_file():
+            file_format(p)
+            add(p)
+        elif glob.has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            files = [m for m in matches if m.is_file() and _supported(m)]
+            if not files:
+                raise InputError(f"{text}: pattern matches no supported log files")
+            for f in files:
+                add(f)
+        else:
+            raise InputError(f"{text}: no such file or folder")
+    return out
+
+
+def _supported(p: Path) -> bool:
+    try:
+        file_format(p)
+    except InputError:
+        return False
+    return True
+
+
+class _Counting(io.RawIOBase):
+    """Wraps a binary file and counts the (compressed) bytes read, for progress."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._f.readinto(b)
+        self.bytes_read += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, _Counting]:
+    counter = _Counting(open(path, "rb"))
+    buffered = io.BufferedReader(counter, buffer_size=1 << 20)
+    return (gzip.GzipFile(fileobj=buffered, mode="rb") if gz else buffered), counter  # type: ignore[return-value]
+
+
+def _decode_raw(line: bytes) -> str:
+    return line.decode("utf-8", "backslashreplace")
+
+
+def _parse_json_line(n: int, line: bytes) -> RawRecord:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            return RawRecord(n, raw=_decode_raw(line), error=f"invalid_utf8: {uexc.reason} at byte {uexc.start}")
+        return RawRecord(n, raw=_decode_raw(line), error=f"malformed_json: {exc}")
+    if not isinstance(obj, dict):
+        return RawRecord(n, raw=_decode_raw(line), error=f"not_an_object: JSON {type(obj).__name__}")
+    return RawRecord(n, obj=obj)
+
+
+def _read_jsonl(f: BinaryIO) -> Iterator[RawRecord]:
+    for n, line in enumerate(f, 1):
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        yield _parse_json_line(n, line)
+
+
+def _read_json(f: BinaryIO) -> Iterator[RawRecord]:
+    head = f.peek(64)[:64] if hasattr(f, "peek") else b""
+    if head.lstrip()[:1] != b"[":
+        yield from _read_jsonl(f)
+        return
+    data = f.read()
+    try:
+        arr = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        yield RawRecord(1, raw=_decode_raw(data), error=f"malformed_json: whole file: {exc}")
+        return
+    for n, obj in enumerate(arr, 1):
+        if isinstance(obj, dict):
+            yield RawRecord(n, obj=obj)
+        else:
+            yield RawRecord(n, raw=orjson.dumps(obj).decode(), error=f"not_an_object: JSON {type(obj).__name__}")
+
+
+def _read_csv(f: BinaryIO) -> Iterator[RawRecord]:
+    text = io.TextIOWrapper(f, encoding="utf-8", errors="surrogateescape", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    header = [h.lstrip("\ufeff").strip() for h in header]
+    width = len(header)
+    for row in reader:
+        n = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        joined = ",".join(row)
+        if _has_surrogates(joined):
+            raw = joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            yield RawRecord(n, raw=raw, error="invalid_utf8: bytes that are not UTF-8")
+            continue
+        if len(row) != width:
+            buf = io.StringIO()
+            csv.writer(buf).writerow(row)
+            yield RawRecord(
+                n, raw=buf.getvalue().rstrip("\r\n"), error=f"malformed_csv: {len(row)} fields, header has {width}"
+            )
+            continue
+        yield RawRecord(n, obj={k: (v if v != "" else None) for k, v in zip(header, row)})
+
+
+def _has_surrogates(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _read_parquet(path: Path, counter: _Counting | None = None) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    n = 0
+    for batch in pf.iter_batches(batch_size=8192):
+        for obj in batch.to_pylist():
+            n += 1
+            yield RawRecord(n, obj=obj)
+
+
+class RecordStream:
+    """Iterates the records of one file and tells how many bytes of it have been read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.format, self.gz = file_format(path)
+        self.size = path.stat().st_size
+        self._counter: _Counting | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        if self.format == "parquet":
+            return self.size if self._done else 0
+        return self._counter.bytes_read if self._counter else 0
+
+    _done = False
+
+    def __iter__(self) -> Iterator[RawRecord]:
+        try:
+            if self.format == "parquet":
+                yield from _read_parquet(self.path)
+                return
+            f, self._counter = _open_binary(self.path, self.gz)
+            with f:
+                reader = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv}[self.format]
+                yield from reader(f)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{self.path}: cannot read: {exc}") from exc
+        finally:
+            self._done = True
+
+
+def read_records(path: str | os.PathLike[str]) -> RecordStream:
+    """Stream the records of one file (see :class:`RawRecord`)."""
+    return RecordStream(Path(path))

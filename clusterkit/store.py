@@ -1,0 +1,337 @@
+"""The DuckDB store: the one module that talks to DuckDB.
+
+One file (default ``data/clusterkit.duckdb``; any path, or ``:memory:``) holds requests,
+prompts, system prompts, the quarantine and the ``runs`` lineage table. The schema is created
+and upgraded by numbered migrations in ``clusterkit/sql/migrations`` recorded in
+``schema_migrations``. Values are always bound parameters; identifiers are checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import orjson
+
+from .errors import StoreError
+from .lineage import package_versions
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["DEFAULT_DB", "IngestCounts", "Store", "StoreInfo", "check_identifier"]
+
+DEFAULT_DB = Path("data") / "clusterkit.duckdb"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_MIGRATION = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
+
+
+def check_identifier(name: str) -> str:
+    """Return ``name`` if it is a safe SQL identifier, else raise StoreError."""
+    if not _IDENT.fullmatch(name):
+        raise StoreError(f"{name!r} is not a valid identifier (letters, digits, _; not starting with a digit)")
+    return name
+
+
+def _sql_text(name: str) -> str:
+    return resources.files("clusterkit").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a file of ``;``-terminated statements (``;`` at the end of a line)."""
+    parts = re.split(r";[ \t]*(?:--[^\n]*)?\n", sql + "\n")
+    out = []
+    for part in parts:
+        body = "\n".join(ln for ln in part.splitlines() if not ln.strip().startswith("--")).strip()
+        if body:
+            out.append(part.strip())
+    return out
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("clusterkit").joinpath("sql", "migrations")
+    found = []
+    for entry in folder.iterdir():
+        m = _MIGRATION.fullmatch(entry.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    """Outcome of committing one staged ingest."""
+
+    ingested: int
+    duplicates: int
+    quarantined: dict[str, int]
+    new_prompts: int
+    new_system_prompts: int
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the store holds."""
+
+    path: str
+    schema_version: int
+    requests: int
+    prompts: int
+    system_prompts: int
+    accounts: int
+    first_ts: dt.datetime | None
+    last_ts: dt.datetime | None
+    top_models: list[tuple[str, int]]
+    quarantine: list[tuple[str, int]]
+    runs: list[tuple[str, int]]
+
+    @property
+    def quarantined(self) -> int:
+        return sum(n for _, n in self.quarantine)
+
+
+class Store:
+    """A clusterkit DuckDB store. Use as a context manager or call :meth:`close`.
+
+    ``Store(":memory:")`` gives a throw-away store for tests and scripts.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = DEFAULT_DB,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = "2GB",
+        threads: int | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.read_only = read_only
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        if self.path != ":memory:":
+            p = Path(self.path)
+            if p.is_dir():
+                raise StoreError(f"{p}: is a folder; give a file path for the store, e.g. {p / 'clusterkit.duckdb'}")
+            if read_only and not p.exists():
+                raise StoreError(f"{p}: no such store; create it with `clusterkit ingest LOG --db {p}`")
+            if not read_only:
+                p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
+        self._con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            self.migrate()
+        elif self.schema_version() == 0:
+            raise StoreError(f"{self.path}: not a clusterkit store (no schema_migrations table)")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return int(self._con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Apply the migrations the store does not have yet; return the schema version."""
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        current = self.schema_version()
+        known = _migrations()
+        if known and current > known[-1][0]:
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this clusterkit knows "
+                f"({known[-1][0]}); upgrade clusterkit"
+            )
+        for version, name, sql in known:
+            if version <= current:
+                continue
+            with self.transaction():
+                for stmt in _statements(sql):
+                    self._con.execute(stmt)
+                self._con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+        return self.schema_version()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    # -- queries for people and notebooks -----------------------------------------------------
+    def sql(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a query with bound parameters and return a pandas DataFrame."""
+        try:
+            return self._con.execute(query, params).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+
+    def arrow(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
+        """Run a query with bound parameters and return a pyarrow Table."""
+        try:
+            return self._con.execute(query, params).arrow()
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+
+    def _run_file(self, name: str, params: Mapping[str, Any]) -> None:
+        for stmt in _statements(_sql_text(name)):
+            used = {k: params[k] for k in set(_PARAM.findall(stmt))}
+            self._con.execute(stmt, used or None)
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        *,
+        parent_run_id: int | None = None,
+        versions: Mapping[str, str] | None = None,
+    ) -> int:
+        """Record a new run as ``running``; return its id."""
+        row = self._con.execute(
+            "INSERT INTO runs (kind, parent_run_id, params, versions, started_at, status) "
+            "VALUES (?, ?, ?, ?, now(), 'running') RETURNING run_id",
+            [kind, parent_run_id, _json(params), _json(versions or package_versions())],
+        ).fetchone()
+        return int(row[0])
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        timings: Mapping[str, float] | None = None,
+        stats: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Mark a run ``ok`` or ``failed`` with its timings and stats."""
+        self._con.execute(
+            "UPDATE runs SET status = ?, finished_at = now(), timings = ?, stats = ? WHERE run_id = ?",
+            [status, _json(timings or {}), _json(stats or {}), run_id],
+        )
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """One run's row as a dict, JSON columns decoded."""
+        cur = self._con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no run {run_id}; see `clusterkit info --db {self.path}`")
+        out = dict(zip([d[0] for d in cur.description], row))
+        for key in ("params", "versions", "timings", "stats"):
+            if isinstance(out[key], str):
+                out[key] = orjson.loads(out[key])
+        return out
+
+    # -- ingest ----------------------------------------------------------------------------
+    def begin_ingest(self) -> None:
+        """Create empty staging tables for one ingest."""
+        self._run_file("ingest_stage.sql", {})
+
+    def stage_requests(self, table: pa.Table) -> None:
+        self._con.register("_batch", table)
+        try:
+            self._con.execute("INSERT INTO _stage_requests SELECT * FROM _batch")
+        finally:
+            self._con.unregister("_batch")
+
+    def stage_quarantine(self, table: pa.Table) -> None:
+        self._con.register("_batch", table)
+        try:
+            self._con.execute("INSERT INTO _stage_quarantine SELECT * FROM _batch")
+        finally:
+            self._con.unregister("_batch")
+
+    def commit_ingest(self, run_id: int) -> IngestCounts:
+        """Classify staged rows (new / duplicate / id conflict) and write them in one transaction."""
+        with self.transaction():
+            self._run_file("ingest_commit.sql", {"run_id": run_id})
+            status = dict(self._con.execute("SELECT status, count(*) FROM _classified GROUP BY status").fetchall())
+            reasons = dict(
+                self._con.execute(
+                    "SELECT reason, count(*) FROM _stage_quarantine GROUP BY reason ORDER BY reason"
+                ).fetchall()
+            )
+            new_prompts = self._con.execute("SELECT count(*) FROM prompts WHERE first_run_id = ?", [run_id]).fetchone()[
+                0
+            ]
+            new_systems = self._con.execute(
+                "SELECT count(*) FROM system_prompts WHERE first_run_id = ?", [run_id]
+            ).fetchone()[0]
+        for table in ("_classified", "_stage_requests", "_stage_quarantine"):
+            self._con.execute(f"DROP TABLE IF EXISTS {table}")
+        return IngestCounts(
+            ingested=int(status.get("new", 0)),
+            duplicates=int(status.get("duplicate", 0)),
+            quarantined={k: int(v) for k, v in reasons.items()},
+            new_prompts=int(new_prompts),
+            new_system_prompts=int(new_systems),
+        )
+
+    # -- summary ---------------------------------------------------------------------------
+    def info(self, top: int = 5) -> StoreInfo:
+        """Counts, time span, accounts, top models, quarantine and runs summary."""
+        q = self._con.execute
+        requests, accounts, first_ts, last_ts = q(
+            "SELECT count(*), count(DISTINCT account_id), min(ts), max(ts) FROM requests"
+        ).fetchone()
+        return StoreInfo(
+            path=self.path,
+            schema_version=self.schema_version(),
+            requests=int(requests),
+            prompts=int(q("SELECT count(*) FROM prompts").fetchone()[0]),
+            system_prompts=int(q("SELECT count(*) FROM system_prompts").fetchone()[0]),
+            accounts=int(accounts),
+            first_ts=first_ts,
+            last_ts=last_ts,
+            top_models=[
+                (m, int(n))
+                for m, n in q(
+                    "SELECT coalesce(model, '(none)'), count(*) AS n FROM requests "
+                    "GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?",
+                    [top],
+                ).fetchall()
+            ],
+            quarantine=[
+                (r, int(n))
+                for r, n in q("SELECT reason, count(*) AS n FROM quarantine GROUP BY 1 ORDER BY n DESC, 1").fetchall()
+            ],
+            runs=[(k, int(n)) for k, n in q("SELECT kind, count(*) FROM runs GROUP BY 1 ORDER BY 1").fetchall()],
+        )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).decode()

@@ -1,0 +1,79 @@
+import subprocess
+import sys
+
+import orjson
+from conftest import nested, write_jsonl
+
+from clusterkit.cli import main
+from clusterkit.store import Store
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = (
+        "import sys; from clusterkit.cli import build_parser; build_parser().format_help(); "
+        "heavy = {'duckdb', 'torch', 'sentence_transformers', 'umap', 'plotly', 'pandas', 'pyarrow', 'rich'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    res = subprocess.run([sys.executable, "-m", "clusterkit.cli", "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "ingest" in res.stdout and "info" in res.stdout
+
+
+def test_ingest_and_info_commands(tmp_path, capsys):
+    log = write_jsonl(tmp_path / "log.jsonl", [nested(1, text="one"), nested(2, "a2", "two"), b"{broken"])
+    db = tmp_path / "cli.duckdb"
+    rc = main(
+        [
+            "ingest",
+            str(log),
+            "--db",
+            str(db),
+            "--text",
+            "request",
+            "--account",
+            "account.id",
+            "--time",
+            "created_at",
+            "--id",
+            "id",
+            "--meta",
+            "tier=client.user_agent",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "rows read" in out and "malformed_json" in out
+    with Store(db) as s:
+        assert s.sql("SELECT count(*) AS n FROM requests")["n"][0] == 2
+        assert orjson.loads(s.sql("SELECT extra FROM requests LIMIT 1")["extra"][0])["tier"] == "python-httpx/0.27"
+    rc = main(["info", "--db", str(db)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "accounts" in out and "m-large" in out and "malformed_json" in out
+
+
+def test_strict_exits_non_zero_only_when_quarantined(tmp_path, capsys):
+    db = str(tmp_path / "s.duckdb")
+    clean = write_jsonl(tmp_path / "clean.jsonl", [nested(1)])
+    dirty = write_jsonl(tmp_path / "dirty.jsonl", [nested(2), b"nope"])
+    assert main(["ingest", str(clean), "--db", db, "--strict"]) == 0
+    assert main(["ingest", str(dirty), "--db", db]) == 0
+    assert main(["ingest", str(dirty), "--db", db, "--strict"]) == 3
+    assert "--strict" in capsys.readouterr().out
+
+
+def test_errors_are_one_clear_line(tmp_path, capsys):
+    assert main(["ingest", str(tmp_path / "missing.jsonl"), "--db", str(tmp_path / "s.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "missing.jsonl" in err and "Traceback" not in err
+    assert main(["info", "--db", str(tmp_path / "none.duckdb")]) == 2
+
+
+def test_demo_generates_sample_and_ingests(tmp_path, capsys):
+    db, sample = tmp_path / "demo.duckdb", tmp_path / "sample"
+    assert main(["demo", "--db", str(db), "--sample", str(sample)]) == 0
+    out = capsys.readouterr().out
+    assert (sample / "requests.jsonl").exists() and "generated the sample log" in out
+    with Store(db) as s:
+        info = s.info()
+    assert info.requests > 2000 and info.accounts > 100 and info.quarantined >= 6

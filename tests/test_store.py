@@ -1,0 +1,70 @@
+import pytest
+
+from clusterkit.errors import StoreError
+from clusterkit.store import Store, _migrations, check_identifier
+
+
+def test_migrations_are_recorded_once(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as s:
+        latest = _migrations()[-1][0]
+        assert s.schema_version() == latest
+        rows = s.sql("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert list(rows["version"]) == [v for v, _, _ in _migrations()]
+    with Store(path) as s:  # reopening applies nothing again
+        assert len(s.sql("SELECT * FROM schema_migrations")) == len(_migrations())
+        tables = set(s.sql("SELECT table_name FROM information_schema.tables")["table_name"])
+    assert {"requests", "prompts", "system_prompts", "quarantine", "runs"} <= tables
+
+
+def test_store_newer_than_code_is_refused(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as s:
+        s.sql("INSERT INTO schema_migrations VALUES (999, 'future', now())")
+    with pytest.raises(StoreError, match="newer than this clusterkit"):
+        Store(path)
+
+
+def test_read_only_needs_an_existing_store(tmp_path):
+    with pytest.raises(StoreError, match="no such store"):
+        Store(tmp_path / "missing.duckdb", read_only=True)
+    with pytest.raises(StoreError, match="is a folder"):
+        Store(tmp_path)
+
+
+def test_default_path_creates_parent_folder(tmp_path):
+    path = tmp_path / "deep" / "er" / "s.duckdb"
+    with Store(path):
+        pass
+    assert path.exists()
+
+
+def test_sql_binds_parameters_and_wraps_errors():
+    with Store(":memory:") as s:
+        hostile = "x'); DROP TABLE requests; --"
+        assert s.sql("SELECT ? AS v", [hostile])["v"][0] == hostile
+        assert s.sql("SELECT count(*) AS n FROM requests")["n"][0] == 0
+        with pytest.raises(StoreError, match="query failed"):
+            s.sql("SELECT * FROM no_such_table")
+
+
+def test_runs_record_lineage():
+    with Store(":memory:") as s:
+        rid = s.start_run("ingest", {"paths": ["a"]})
+        assert s.run(rid)["status"] == "running"
+        s.finish_run(rid, status="ok", timings={"ingest": 1.5}, stats={"read": 3})
+        run = s.run(rid)
+        assert run["status"] == "ok" and run["timings"] == {"ingest": 1.5} and run["stats"] == {"read": 3}
+        assert run["versions"]["duckdb"] and run["versions"]["clusterkit"]
+        assert run["finished_at"] >= run["started_at"]
+        with pytest.raises(StoreError, match="no run 99"):
+            s.run(99)
+
+
+@pytest.mark.parametrize("name,ok", [("prompts", True), ("_x1", True), ("1x", False), ("a;drop", False)])
+def test_check_identifier(name, ok):
+    if ok:
+        assert check_identifier(name) == name
+    else:
+        with pytest.raises(StoreError):
+            check_identifier(name)
