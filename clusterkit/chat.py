@@ -9,8 +9,7 @@ bare ``messages`` list. The prompt is the text of the last user turn; the system
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -18,10 +17,10 @@ __all__ = ["ChatPrompt", "extract_prompt"]
 
 _TEXT_BLOCKS = ("text", "input_text")
 _SYSTEM_ROLES = ("system", "developer")
+_BODY_KEYS = frozenset(("messages", "system", "instructions", "input", "prompt", "model"))
 
 
-@dataclass(frozen=True)
-class ChatPrompt:
+class ChatPrompt(NamedTuple):
     """What a request body says: the prompt, the system prompt and what else was in it."""
 
     text: str | None
@@ -30,15 +29,19 @@ class ChatPrompt:
     messages: list[Any] | None = None
     n_turns: int = 0
     other_blocks: tuple[str, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] | None = None
 
 
 def _content_text(content: Any, other: list[str]) -> str | None:
     """Text of a message's content: a string or a list of typed blocks."""
+    if type(content) is str:
+        return content
     if content is None:
         return None
-    if isinstance(content, str):
-        return content
+    if type(content) is list and len(content) == 1:  # the common single text block
+        block = content[0]
+        if type(block) is dict and block.get("type") == "text" and type(block.get("text")) is str:
+            return block["text"]
     if isinstance(content, dict):
         content = [content]
     if isinstance(content, list):
@@ -60,20 +63,19 @@ def _content_text(content: Any, other: list[str]) -> str | None:
 
 def _from_messages(messages: list[Any], other: list[str]) -> tuple[str | None, list[str]]:
     """Last user turn's text and the system/developer turns' texts."""
-    prompt = None
+    last_user = None
     systems: list[str] = []
     for msg in messages:
-        if not isinstance(msg, dict):
+        if type(msg) is not dict:
             continue
-        role = msg.get("role")
-        if role in _SYSTEM_ROLES:
+        role = msg.get("role", "user")
+        if role == "user":
+            last_user = msg
+        elif role in _SYSTEM_ROLES:
             text = _content_text(msg.get("content"), [])
             if text:
                 systems.append(text)
-    for msg in reversed(messages):
-        if isinstance(msg, dict) and msg.get("role", "user") == "user":
-            prompt = _content_text(msg.get("content"), other)
-            break
+    prompt = _content_text(last_user.get("content"), other) if last_user is not None else None
     return prompt, systems
 
 
@@ -88,13 +90,16 @@ def _maybe_json(value: str) -> Any:
     return value
 
 
-def extract_prompt(value: Any) -> ChatPrompt:
+def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
     """Turn the value at the text path into a :class:`ChatPrompt`.
 
-    A plain string is the prompt itself. A body or message list yields the last user turn.
+    A plain string is the prompt itself, unless ``decode_json`` (set for CSV, whose cells cannot
+    nest) and it holds a JSON chat body. A body or message list yields the last user turn.
     Non-text blocks (images, tool results) are listed in ``other_blocks``, never fatal.
     """
-    if isinstance(value, str):
+    if type(value) is str:
+        if not decode_json:
+            return ChatPrompt(text=value)
         value = _maybe_json(value)
         if isinstance(value, str):
             return ChatPrompt(text=value)
@@ -132,8 +137,7 @@ def extract_prompt(value: Any) -> ChatPrompt:
     else:
         prompt = None
     model = value.get("model")
-    skip = {"messages", "system", "instructions", "input", "prompt", "model"}
-    params = {k: v for k, v in value.items() if k not in skip}
+    params = {k: v for k, v in value.items() if k not in _BODY_KEYS} or None
     return ChatPrompt(
         text=prompt,
         system="\n\n".join(systems) or None,

@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("logs", nargs="+", metavar="LOG", help="files, globs or folders")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
     p.add_argument("--strict", action="store_true", help="exit with status 3 if any row is quarantined")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes parsing large JSON-lines files (default: one per CPU, at most 4; 1 = serial)",
+    )
     _add_mapping(p)
     p.set_defaults(func=cmd_ingest)
 

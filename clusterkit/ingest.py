@@ -8,6 +8,7 @@ ingested, skipped as an exact duplicate, or quarantined with its reason, file an
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,8 +20,8 @@ import orjson
 
 from .chat import extract_prompt
 from .errors import MappingError
-from .mapping import FieldMap, detect_fields, get_path
-from .readers import RawRecord, discover_files, read_records
+from .mapping import FieldMap, compile_path, detect_fields
+from .readers import RawRecord, discover_files, parse_json_line, read_records
 from .textnorm import content_hash, text_hash
 from .times import parse_timestamp_us
 
@@ -102,31 +103,32 @@ class _Columns:
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
-        self.data: list[list[Any]] = [[] for _ in names]
+        self.rows: list[tuple[Any, ...]] = []
+        self.append = self.rows.append
 
     def __len__(self) -> int:
-        return len(self.data[0])
-
-    def append(self, row: tuple[Any, ...]) -> None:
-        for col, value in zip(self.data, row):
-            col.append(value)
+        return len(self.rows)
 
     def to_arrow(self) -> Any:
         import pyarrow as pa
 
+        columns = list(zip(*self.rows)) if self.rows else [() for _ in self.names]
+        self.rows.clear()
         arrays = []
-        for name, col in zip(self.names, self.data):
+        for name, col in zip(self.names, columns):
             if name == "ts":
                 arrays.append(pa.array(col, type=pa.timestamp("us", tz="UTC")))
             elif name in ("seq", "line"):
                 arrays.append(pa.array(col, type=pa.int64()))
             else:
                 arrays.append(pa.array(col, type=pa.string()))
-        self.data = [[] for _ in self.names]
         return pa.Table.from_arrays(arrays, names=list(self.names))
 
 
 def _scalar(value: Any) -> str | None:
+    """A non-blank scalar as a string, else ``None``."""
+    if type(value) is str:
+        return value if value and not value.isspace() else None
     if value is None or isinstance(value, (dict, list)):
         return None
     s = str(value)
@@ -136,16 +138,26 @@ def _scalar(value: Any) -> str | None:
 class _Mapper:
     """Maps parsed objects of one file to staged request rows or quarantine reasons."""
 
-    def __init__(self, fields: FieldMap, source: str) -> None:
+    def __init__(self, fields: FieldMap, source: str, fmt: str) -> None:
         self.f = fields
         self.source = source
+        self.decode_json = fmt == "csv"
+        self.get_text = compile_path(fields.text)
+        self.get_account = compile_path(fields.account)
+        self.get_time = compile_path(fields.time)
+        self.get_id = compile_path(fields.id)
+        self.get_model = compile_path(fields.model)
+        self.get_org = compile_path(fields.org_id)
+        self.get_ip = compile_path(fields.ip)
+        self.get_ua = compile_path(fields.user_agent)
+        self.get_meta = [(name, compile_path(path)) for name, path in fields.meta.items()]
 
     def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
         f = self.f
-        raw_text = get_path(obj, f.text) if f.text else None
+        raw_text = self.get_text(obj)
         if raw_text is None:
             return ("missing_text", f"no value at text path {f.text!r}")
-        chat = extract_prompt(raw_text)
+        chat = extract_prompt(raw_text, decode_json=self.decode_json)
         text = chat.text
         if text is None:
             if chat.other_blocks:
@@ -154,13 +166,13 @@ class _Mapper:
         if not text.strip():
             return ("empty_prompt", "prompt is empty or whitespace only")
 
-        account_value = get_path(obj, f.account) if f.account else None
+        account_value = self.get_account(obj)
         account = _scalar(account_value)
         if account is None:
             what = "an object, not an id" if isinstance(account_value, (dict, list)) else "missing or empty"
             return ("missing_account", f"account at {f.account!r} is {what}")
 
-        ts_value = get_path(obj, f.time) if f.time else None
+        ts_value = self.get_time(obj)
         if ts_value is None or ts_value == "":
             return ("missing_time", f"no value at time path {f.time!r}")
         try:
@@ -168,21 +180,20 @@ class _Mapper:
         except (ValueError, OverflowError, TypeError) as exc:
             return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}: {exc}")
 
-        model = _scalar(get_path(obj, f.model)) if f.model else None
-        if model is None:
-            model = chat.model
-        org = _scalar(get_path(obj, f.org_id)) if f.org_id else None
-        ip = _scalar(get_path(obj, f.ip)) if f.ip else None
-        ua = _scalar(get_path(obj, f.user_agent)) if f.user_agent else None
+        model = _scalar(self.get_model(obj)) or chat.model
+        org = _scalar(self.get_org(obj))
+        ip = _scalar(self.get_ip(obj))
+        ua = _scalar(self.get_ua(obj))
 
         extra: dict[str, Any] = {}
-        for name, path in f.meta.items():
-            value = get_path(obj, path)
+        for name, get in self.get_meta:
+            value = get(obj)
             if value is not None:
                 extra[name] = value
         if chat.messages is not None:
-            extra["conversation"] = chat.messages
             extra["n_turns"] = chat.n_turns
+            if chat.n_turns > 1 or chat.other_blocks:  # a lone user turn is the prompt itself
+                extra["conversation"] = chat.messages
         if chat.other_blocks:
             extra["other_blocks"] = list(chat.other_blocks)
         if chat.params:
@@ -193,7 +204,7 @@ class _Mapper:
         system = chat.system
         shash = text_hash(system) if system and system.strip() else None
         row_hash = content_hash(account, ts, phash, shash, model, org, ip, ua, extra_json)
-        rid = _scalar(get_path(obj, f.id)) if f.id else None
+        rid = _scalar(self.get_id(obj))
         if rid is None:
             rid = "auto:" + row_hash
         return (
@@ -237,6 +248,43 @@ def _detect(records: Iterator[RawRecord], fields: FieldMap, path: Path) -> tuple
     return resolved, head
 
 
+def _map_records(records: Iterable[RawRecord], mapper: _Mapper, file_index: int) -> tuple[list, list]:
+    """Map parsed records to staged request rows and quarantine rows.
+
+    ``seq`` (file order, then line) decides which of several rows with one id is kept."""
+    requests: list[tuple[Any, ...]] = []
+    quarantine: list[tuple[Any, ...]] = []
+    source = mapper.source
+    base = file_index << 40
+    for rec in records:
+        if rec.error is not None:
+            reason, _, detail = rec.error.partition(": ")
+            quarantine.append((source, rec.line, reason, detail, rec.raw))
+            continue
+        out = mapper.map(rec.obj, rec.line)
+        if len(out) == 2:
+            quarantine.append((source, rec.line, out[0], out[1], _raw(rec.obj)))
+        else:
+            requests.append((base | rec.line, *out))
+    return requests, quarantine
+
+
+_WORKER_MAPPER: list[_Mapper] = []  # the mapper of the file a worker process works on
+
+
+def _map_lines_chunk(
+    fields: FieldMap, source: str, file_index: int, first_line: int, lines: list[bytes]
+) -> tuple[bytes, bytes, int]:
+    """Worker side of the parallel path: JSON lines in, Arrow IPC streams out."""
+    if not _WORKER_MAPPER or _WORKER_MAPPER[0].source != source or _WORKER_MAPPER[0].f != fields:
+        _WORKER_MAPPER[:] = [_Mapper(fields, source, "jsonl")]
+    mapper = _WORKER_MAPPER[0]
+    records = (parse_json_line(first_line + i, line.rstrip(b"\r\n")) for i, line in enumerate(lines) if line.strip())
+    requests, quarantine = _map_records(records, mapper, file_index)
+    n = len(requests) + len(quarantine)
+    return _to_ipc(_Columns.REQUEST, requests), _to_ipc(_Columns.QUARANTINE, quarantine), n
+
+
 def ingest(
     store: Any,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -248,6 +296,7 @@ def ingest(
     meta: Mapping[str, str] | Iterable[str] | None = None,
     fields: FieldMap | None = None,
     batch_size: int = 20_000,
+    workers: int | None = None,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Ingest log files (paths, globs or folders) into ``store`` and return an :class:`IngestReport`.
@@ -255,60 +304,53 @@ def ingest(
     Field paths (``text``, ``account``, ``time``, ``id``, ``meta={"name": "path"}``) are dotted;
     those not given are detected per file. ``meta`` names ``model``, ``org_id``, ``ip`` and
     ``user_agent`` fill those columns; other names land in ``extra``. Re-ingesting the same rows
-    adds nothing. Nothing lands if an error stops the ingest part-way.
+    adds nothing. Nothing lands if an error stops the ingest part-way. ``workers`` processes
+    parse large JSON-lines files in parallel (default: one per CPU, at most 4; 1 = serial).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = discover_files(paths)
     base = fields or FieldMap.from_options(text=text, account=account, time=time, id=id, meta=meta)
+    if workers is None:
+        workers = max(1, min(4, os.cpu_count() or 1))
     started = _now()
     params = {"paths": [str(p) for p in files], "fields": base.as_dict(), "batch_size": batch_size}
     run_id = store.start_run("ingest", params)
-    total_bytes = sum(p.stat().st_size for p in files)
-    done_bytes = 0
-    seq = 0
+    sink = _Sink(store, batch_size, progress, sum(p.stat().st_size for p in files))
     reports: list[FileReport] = []
+    pool = None
     try:
         store.begin_ingest()
-        requests = _Columns(_Columns.REQUEST)
-        quarantine = _Columns(_Columns.QUARANTINE)
-        for path in files:
+        for file_index, path in enumerate(files):
             stream = read_records(path)
             records = iter(stream)
             resolved, head = _detect(records, base, path)
-            mapper = _Mapper(resolved, str(path))
-            source = str(path)
-            rows = 0
-            for rec in _chain(head, records):
-                rows += 1
-                if rec.error is not None:
-                    reason, _, detail = rec.error.partition(": ")
-                    quarantine.append((source, rec.line, reason, detail, rec.raw))
-                else:
-                    out = mapper.map(rec.obj, rec.line)
-                    if len(out) == 2:
-                        quarantine.append((source, rec.line, out[0], out[1], _raw(rec.obj)))
-                    else:
-                        seq += 1
-                        requests.append((seq, *out))
-                if len(requests) >= batch_size:
-                    store.stage_requests(requests.to_arrow())
-                    if progress:
-                        progress(done_bytes + stream.bytes_read, total_bytes)
-                if len(quarantine) >= batch_size:
-                    store.stage_quarantine(quarantine.to_arrow())
-            done_bytes += path.stat().st_size
-            if progress:
-                progress(done_bytes, total_bytes)
-            reports.append(FileReport(source, stream.format, rows, resolved.as_dict()))
-        if len(requests):
-            store.stage_requests(requests.to_arrow())
-        if len(quarantine):
-            store.stage_quarantine(quarantine.to_arrow())
+            mapper = _Mapper(resolved, str(path), stream.format)
+            parallel = workers > 1 and stream.format == "jsonl" and stream.size >= _PARALLEL_MIN_BYTES
+            if parallel:
+                if pool is None:
+                    pool = _pool(workers)
+                rows = _ingest_parallel(pool, workers, stream, records, head, mapper, file_index, sink)
+            else:
+                rows = 0
+                chunks = _chain(head, records)
+                while True:
+                    chunk = list(itertools.islice(chunks, batch_size))
+                    if not chunk:
+                        break
+                    rows += len(chunk)
+                    sink.add(*_map_records(chunk, mapper, file_index))
+                    sink.report(stream.bytes_read)
+            sink.file_done(stream.size)
+            reports.append(FileReport(str(path), stream.format, rows, resolved.as_dict()))
+        sink.flush()
         counts = store.commit_ingest(run_id)
     except BaseException as exc:
         store.finish_run(run_id, status="failed", stats={"error": str(exc)[:500]})
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     seconds = _now() - started
     read = sum(r.rows for r in reports)
     report = IngestReport(
@@ -332,6 +374,108 @@ def ingest(
     }
     store.finish_run(run_id, status="ok", timings={"ingest": seconds}, stats=stats)
     return report
+
+
+class _Sink:
+    """Collects mapped rows, stages them in Arrow batches and reports progress in bytes."""
+
+    def __init__(self, store: Any, batch_size: int, progress: ProgressFn | None, total_bytes: int) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.progress = progress
+        self.total = total_bytes
+        self.done = 0
+        self.requests = _Columns(_Columns.REQUEST)
+        self.quarantine = _Columns(_Columns.QUARANTINE)
+
+    def add(self, requests: list, quarantine: list) -> None:
+        self.requests.rows.extend(requests)
+        self.quarantine.rows.extend(quarantine)
+        if len(self.requests) >= self.batch_size or len(self.quarantine) >= self.batch_size:
+            self.flush()
+
+    def add_ipc(self, requests: bytes, quarantine: bytes) -> None:
+        for payload, stage in ((requests, self.store.stage_requests), (quarantine, self.store.stage_quarantine)):
+            table = _from_ipc(payload)
+            if table.num_rows:
+                stage(table)
+
+    def flush(self) -> None:
+        if len(self.requests):
+            self.store.stage_requests(self.requests.to_arrow())
+        if len(self.quarantine):
+            self.store.stage_quarantine(self.quarantine.to_arrow())
+
+    def report(self, file_bytes_read: int) -> None:
+        if self.progress:
+            self.progress(min(self.done + file_bytes_read, self.total), self.total)
+
+    def file_done(self, size: int) -> None:
+        self.done += size
+        if self.progress:
+            self.progress(self.done, self.total)
+
+
+_PARALLEL_MIN_BYTES = 8 << 20
+_CHUNK_LINES = 10_000
+
+
+def _pool(workers: int) -> Any:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver/spawn: never fork a process that holds DuckDB threads and locks.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
+def _ingest_parallel(
+    pool: Any,
+    workers: int,
+    stream: Any,
+    records: Iterator[RawRecord],
+    head: list[RawRecord],
+    mapper: _Mapper,
+    file_index: int,
+    sink: _Sink,
+) -> int:
+    """Map the rest of a JSON-lines file in worker processes, staging results in file order."""
+    from collections import deque
+
+    rows = 0
+    req, quar = _map_records(head, mapper, file_index)
+    sink.add(req, quar)
+    rows += len(head)
+    pending: deque = deque()
+    while True:
+        first_line, chunk = stream.next_lines(_CHUNK_LINES)
+        if chunk:
+            pending.append(pool.submit(_map_lines_chunk, mapper.f, mapper.source, file_index, first_line, chunk))
+        while pending and (len(pending) > 2 * workers or not chunk):
+            ipc_req, ipc_quar, n = pending.popleft().result()
+            rows += n
+            sink.add_ipc(ipc_req, ipc_quar)
+            sink.report(stream.bytes_read)
+        if not chunk:
+            records.close()
+            return rows
+
+
+def _to_ipc(names: tuple[str, ...], rows: list) -> bytes:
+    import pyarrow as pa
+
+    cols = _Columns(names)
+    cols.rows.extend(rows)
+    table = cols.to_arrow()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(payload: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(payload).read_all()
 
 
 def _chain(head: list[RawRecord], rest: Iterable[RawRecord]) -> Iterable[RawRecord]:

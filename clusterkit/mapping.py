@@ -8,7 +8,7 @@ auto-detected from the first records of each file, from the common names listed 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,6 +74,36 @@ def get_path(obj: Any, path: str) -> Any:
         if cur is None:
             return None
     return cur
+
+
+def _absent(obj: Any) -> None:
+    return None
+
+
+def compile_path(path: str | None) -> Callable[[Any], Any]:
+    """A fast getter equivalent to ``lambda obj: get_path(obj, path)`` (``None`` if no path)."""
+    if not path:
+        return _absent
+    parts = path.split(".")
+    if len(parts) == 1:
+
+        def get_one(obj: Any) -> Any:
+            return obj.get(path) if type(obj) is dict else None
+
+        return get_one
+    if len(parts) == 2 and not any(p.lstrip("-").isdigit() for p in parts):
+        first, second = parts
+
+        def get_two(obj: Any) -> Any:
+            if type(obj) is not dict:
+                return None
+            if path in obj:
+                return obj[path]
+            inner = obj.get(first)
+            return inner.get(second) if type(inner) is dict else None
+
+        return get_two
+    return lambda obj: get_path(obj, path)
 
 
 @dataclass(frozen=True)

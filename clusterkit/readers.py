@@ -12,6 +12,7 @@ import csv
 import glob
 import gzip
 import io
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ def _decode_raw(line: bytes) -> str:
     return line.decode("utf-8", "backslashreplace")
 
 
-def _parse_json_line(n: int, line: bytes) -> RawRecord:
+def parse_json_line(n: int, line: bytes) -> RawRecord:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -146,9 +147,8 @@ def _parse_json_line(n: int, line: bytes) -> RawRecord:
 def _read_jsonl(f: BinaryIO) -> Iterator[RawRecord]:
     for n, line in enumerate(f, 1):
         line = line.rstrip(b"\r\n")
-        if not line.strip():
-            continue
-        yield _parse_json_line(n, line)
+        if line.strip():
+            yield parse_json_line(n, line)
 
 
 def _read_json(f: BinaryIO) -> Iterator[RawRecord]:
@@ -224,6 +224,9 @@ class RecordStream:
         self.format, self.gz = file_format(path)
         self.size = path.stat().st_size
         self._counter: _Counting | None = None
+        self._file: BinaryIO | None = None
+        self._line = 0
+        self._done = False
 
     @property
     def bytes_read(self) -> int:
@@ -231,7 +234,12 @@ class RecordStream:
             return self.size if self._done else 0
         return self._counter.bytes_read if self._counter else 0
 
-    _done = False
+    def _jsonl(self, f: BinaryIO) -> Iterator[RawRecord]:
+        for line in f:
+            self._line += 1
+            line = line.rstrip(b"\r\n")
+            if line.strip():
+                yield parse_json_line(self._line, line)
 
     def __iter__(self) -> Iterator[RawRecord]:
         try:
@@ -239,13 +247,32 @@ class RecordStream:
                 yield from _read_parquet(self.path)
                 return
             f, self._counter = _open_binary(self.path, self.gz)
+            self._file = f
             with f:
-                reader = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv}[self.format]
-                yield from reader(f)
+                if self.format == "jsonl":
+                    yield from self._jsonl(f)
+                else:
+                    reader = {"json": _read_json, "csv": _read_csv}[self.format]
+                    yield from reader(f)
         except (OSError, EOFError) as exc:
             raise InputError(f"{self.path}: cannot read: {exc}") from exc
         finally:
             self._done = True
+
+    def next_lines(self, n: int) -> tuple[int, list[bytes]]:
+        """For JSON lines, after iteration has started: the next ``n`` raw lines and the number
+        of the first. Lets callers hand the rest of a file to worker processes."""
+        if self.format != "jsonl" or self._file is None:
+            raise RuntimeError("next_lines needs a JSON-lines stream that iteration has opened")
+        first = self._line + 1
+        if self._file.closed:
+            return first, []
+        try:
+            chunk = list(itertools.islice(self._file, n))
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{self.path}: cannot read: {exc}") from exc
+        self._line += len(chunk)
+        return first, chunk
 
 
 def read_records(path: str | os.PathLike[str]) -> RecordStream:

@@ -28,8 +28,8 @@ __all__ = ["SIZES", "Simulation", "simulate"]
 SIZES: dict[str, tuple[int, int, int, float]] = {
     "tiny": (120, 5, 3, 1.0),
     "small": (700, 10, 7, 4.0),
-    "medium": (3000, 30, 14, 20.0),
-    "large": (25000, 120, 30, 200.0),
+    "medium": (3000, 20, 14, 8.0),
+    "large": (14000, 50, 30, 32.0),
 }
 _START = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
 _BROWSER_UAS = [

@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
+import orjson
+
 __all__ = ["content_hash", "normalise_text", "text_hash"]
 
 
 def normalise_text(text: str) -> str:
     """Return ``text`` in NFC with whitespace collapsed and stripped."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    if not text.isascii():  # ASCII text is already NFC
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def text_hash(text: str) -> str:
@@ -25,5 +29,4 @@ def text_hash(text: str) -> str:
 
 def content_hash(*parts: object) -> str:
     """Hash (32 hex chars) of a tuple of values, used to compare records field by field."""
-    joined = "\x1f".join("" if p is None else str(p) for p in parts)
-    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return hashlib.blake2b(orjson.dumps(parts, default=str), digest_size=16).hexdigest()

@@ -48,7 +48,7 @@ def parse_timestamp_us(value: object) -> int:
         s = value.strip()
         if not s:
             raise ValueError("empty timestamp")
-        if s[0].isdigit() or s[0] == "-":
+        if (s[0].isdigit() or s[0] == "-") and not (len(s) >= 10 and s[4] == "-"):
             try:
                 return _from_number(float(s))
             except ValueError:

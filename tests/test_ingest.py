@@ -38,8 +38,22 @@ def test_nested_log_with_issue_flags(store, tmp_path):
     systems = store.sql("SELECT * FROM system_prompts")
     assert list(systems["text"]) == ["You are helpful."]
     assert df["system_hash"][0] == systems["system_hash"][0]
-    extra = orjson.loads(df["extra"][0])
-    assert extra["conversation"] == [{"role": "user", "content": "alpha"}]
+    assert orjson.loads(df["extra"][0]) == {"n_turns": 1}  # a lone user turn is the prompt itself
+
+
+def test_multi_turn_conversation_is_kept_in_extra(store, tmp_path):
+    messages = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": [{"type": "text", "text": "q2"}, {"type": "image", "source": {}}]},
+    ]
+    rec = nested(1, request={"model": "m", "messages": messages, "temperature": 0})
+    ingest(store, write_jsonl(tmp_path / "c.jsonl", [rec]), **NESTED_FLAGS)
+    row = store.sql("SELECT p.text, r.extra FROM requests r JOIN prompts p USING (prompt_hash)").iloc[0]
+    assert row["text"] == "q2"
+    extra = orjson.loads(row["extra"])
+    assert extra["conversation"] == messages and extra["n_turns"] == 3
+    assert extra["other_blocks"] == ["image"] and extra["request_params"] == {"temperature": 0}
 
 
 def test_autodetection_matches_explicit_flags(tmp_path):
@@ -303,3 +317,23 @@ def test_progress_reports_bytes(tmp_path):
         ingest(s, path, batch_size=10, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
     assert len(seen) >= 5 and all(a <= b for (a, _), (b, _) in itertools.pairwise(seen))
+
+
+def test_parallel_workers_give_the_same_store_as_serial(tmp_path, monkeypatch):
+    import clusterkit.ingest as ingest_module
+    from clusterkit.simulate import simulate
+
+    sim = simulate(tmp_path / "sim", seed=5)
+    monkeypatch.setattr(ingest_module, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "_CHUNK_LINES", 300)
+    tables = {}
+    for workers in (1, 2):
+        with Store(tmp_path / f"w{workers}.duckdb") as s:
+            r = ingest(s, sim.requests_path, workers=workers)
+            assert r.balanced and r.read == sim.n_requests + sim.n_bad_lines
+            tables[workers] = {
+                t: s.sql(f"SELECT * FROM {t} ORDER BY ALL")
+                for t in ("requests", "prompts", "system_prompts", "quarantine")
+            }
+    for name, df in tables[1].items():
+        assert df.equals(tables[2][name]), name
