@@ -18,7 +18,7 @@ DEFAULT_SAMPLE = "data/sample"
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _add_mapping(p: argparse.ArgumentParser) -> None:
@@ -34,6 +34,20 @@ def _add_mapping(p: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH",
         help="extra field; NAME model, org_id, ip or user_agent fills that column, "
         "any other NAME lands in `extra`. Repeatable.",
+    )
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default=None,
+        help="sentence-transformers model name or local folder (default: bundled all-MiniLM-L6-v2)",
+    )
+    p.add_argument(
+        "--backend",
+        default="openvino-int8",
+        choices=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"],
+        help="inference backend (default openvino-int8: fastest on CPU, checked against torch)",
     )
 
 
@@ -125,6 +139,145 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _counting_bar(console: Any, description: str) -> tuple[Any, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from .embed import embed
+    from .store import Store
+
+    console = _console()
+    with Store(args.db) as store:
+        bar, update = _counting_bar(console, "embedding prompts")
+        with bar:
+            report = embed(
+                store,
+                model=args.model,
+                backend=args.backend,
+                batch_size=args.batch_size,
+                threads=args.threads,
+                progress=update,
+            )
+    rate = report.embedded / report.seconds if report.seconds and report.embedded else 0
+    console.print(
+        f"{report.model_id}: embedded {report.embedded:,} prompts ({rate:,.0f}/s), "
+        f"{report.cached:,} already cached, {report.truncated:,} truncated to the model window "
+        f"(run {report.run_id})"
+    )
+    return 0
+
+
+def _print_clusters(console: Any, store: Any, run_id: int, limit: int) -> None:
+    from rich.table import Table
+
+    df = store.clusters(run_id)
+    t = Table(title=f"clusters of run {run_id}")
+    for col in ("cluster", "prompts", "requests", "accounts", "keywords", "example"):
+        t.add_column(col, overflow="fold")
+    for row in df.head(limit).itertuples():
+        example = row.representatives[0][:90] if len(row.representatives) else ""
+        name = "noise" if row.cluster < 0 else str(row.cluster)
+        t.add_row(
+            name,
+            f"{row.n_prompts:,}",
+            f"{row.n_requests:,}",
+            f"{row.n_accounts:,}",
+            _plain(", ".join(row.keywords[:6])),
+            _plain(example),
+        )
+    console.print(t)
+    if len(df) > limit:
+        console.print(
+            f"[dim]... {len(df) - limit} more; see `clusterkit clusters --db {store.path} --run {run_id}`[/dim]"
+        )
+
+
+def _plain(text: str) -> Any:
+    """Prompt text shown as it is: never interpreted as rich markup."""
+    from rich.text import Text
+
+    return Text(text)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from .pipeline import run
+    from .store import Store
+
+    console = _console()
+    with Store(args.db) as store:
+        bar, update = _counting_bar(console, "embedding prompts")
+        with bar:
+            result = run(
+                store,
+                model=args.model,
+                backend=args.backend,
+                n_components=args.n_components,
+                n_neighbors=args.n_neighbors,
+                min_cluster_size=args.min_cluster_size,
+                min_samples=args.min_samples,
+                random_state=args.seed,
+                stage=lambda s: bar.update(bar.task_ids[0], description=s),
+                embed_progress=update,
+            )
+        how = "reused the stored run" if result.reused else "new run"
+        console.print(
+            f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
+            f"{result.noise_share:.0%} noise"
+        )
+        if result.timings and not result.reused:
+            console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
+        _print_clusters(console, store, result.run_id, args.limit)
+    return 0
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store(args.db, read_only=True) as store:
+        run_id = args.run or store.latest_run("cluster")
+        if run_id is None:
+            raise ClusterkitError(f"{args.db}: no cluster run yet; run `clusterkit cluster --db {args.db}`")
+        store.run(run_id)
+        if args.format == "table":
+            _print_clusters(_console(), store, run_id, args.limit)
+            return 0
+        df = store.clusters(run_id).head(args.limit)
+        for col in ("first_seen", "last_seen"):
+            df[col] = df[col].astype(str)
+        df["keywords"] = df["keywords"].map(list)
+        if args.format == "csv":
+            df["keywords"] = df["keywords"].map(" | ".join)
+            df["representatives"] = df["representatives"].map(" | ".join)
+            text = df.to_csv(index=False)
+        else:
+            text = df.to_json(orient="records", force_ascii=False, indent=1)
+        _write_out(text, args.out)
+    return 0
+
+
+def _write_out(text: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import simulate
 
@@ -153,6 +306,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = ingest(store, sample)
         _print_ingest(console, report)
         _print_info(console, store.info())
+        from .pipeline import run
+
+        bar, update = _counting_bar(console, "embedding prompts")
+        with bar:
+            result = run(store, stage=lambda s: bar.update(bar.task_ids[0], description=s), embed_progress=update)
+        how = "reused the stored run" if result.reused else "new run"
+        console.print(
+            f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
+            f"{result.noise_share:.0%} noise"
+        )
+        _print_clusters(console, store, result.run_id, 12)
     return 0
 
 
@@ -187,6 +351,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default="tiny", choices=["tiny", "small", "medium", "large"])
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("embed", help="embed the prompts the store has no vectors for yet")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_model(p)
+    p.add_argument("--batch-size", type=int, default=64, help="texts per model call (default 64)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: the backend's choice)")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("cluster", help="embed, map (UMAP), cluster (HDBSCAN) and describe all prompts")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_model(p)
+    p.add_argument("--n-components", type=int, default=5, help="UMAP dimensions for clustering (default 5)")
+    p.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbours (default 15)")
+    p.add_argument(
+        "--min-cluster-size",
+        type=int,
+        default=None,
+        help="HDBSCAN min_cluster_size (default: scaled to the data, 0.5*sqrt(n), at least 8)",
+    )
+    p.add_argument("--min-samples", type=int, default=None, help="HDBSCAN min_samples (default min(5, size))")
+    p.add_argument("--seed", type=int, default=42, help="random state (default 42)")
+    p.add_argument("--limit", type=int, default=20, help="clusters to print (default 20)")
+    p.set_defaults(func=cmd_cluster)
+
+    p = sub.add_parser("clusters", help="list the clusters of a run with keywords and examples")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--run", type=int, default=None, help="run id (default: the latest cluster run)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
+    p.add_argument("--limit", type=int, default=1_000_000, help="at most this many clusters")
+    p.set_defaults(func=cmd_clusters)
 
     p = sub.add_parser("demo", help="run the main job on the bundled sample data")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")

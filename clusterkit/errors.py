@@ -5,7 +5,7 @@ Each message says what was wrong, where, and what to do about it.
 
 from __future__ import annotations
 
-__all__ = ["ClusterkitError", "InputError", "MappingError", "StoreError"]
+__all__ = ["ClusterkitError", "InputError", "MappingError", "ModelError", "StoreError"]
 
 
 class ClusterkitError(Exception):
@@ -22,3 +22,7 @@ class MappingError(ClusterkitError):
 
 class StoreError(ClusterkitError):
     """The DuckDB store cannot be opened, migrated or queried as asked."""
+
+
+class ModelError(ClusterkitError):
+    """An embedding model or backend cannot be resolved, prepared or loaded."""

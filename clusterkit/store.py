@@ -156,10 +156,10 @@ class Store:
     def schema_version(self) -> int:
         exists = self._con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return 0
-        return int(self._con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+        return int(self._value("SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
     def migrate(self) -> int:
         """Apply the migrations the store does not have yet; return the schema version."""
@@ -204,9 +204,19 @@ class Store:
     def arrow(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pa.Table:
         """Run a query with bound parameters and return a pyarrow Table."""
         try:
-            return self._con.execute(query, params).arrow()
+            return self._con.sql(query, params=params).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
+
+    def _row(self, query: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+        """First row of a query (the result is always read to the end), or ``None``."""
+        rows = self._con.execute(query, params).fetchall()
+        return rows[0] if rows else None
+
+    def _value(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """The single value a query returns."""
+        row = self._row(query, params)
+        return None if row is None else row[0]
 
     def _run_file(self, name: str, params: Mapping[str, Any]) -> None:
         for stmt in _statements(_sql_text(name)):
@@ -223,11 +233,11 @@ class Store:
         versions: Mapping[str, str] | None = None,
     ) -> int:
         """Record a new run as ``running``; return its id."""
-        row = self._con.execute(
+        row = self._row(
             "INSERT INTO runs (kind, parent_run_id, params, versions, started_at, status) "
             "VALUES (?, ?, ?, ?, now(), 'running') RETURNING run_id",
             [kind, parent_run_id, _json(params), _json(versions or package_versions())],
-        ).fetchone()
+        )
         return int(row[0])
 
     def finish_run(
@@ -247,7 +257,8 @@ class Store:
     def run(self, run_id: int) -> dict[str, Any]:
         """One run's row as a dict, JSON columns decoded."""
         cur = self._con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
-        row = cur.fetchone()
+        rows = cur.fetchall()
+        row = rows[0] if rows else None
         if row is None:
             raise StoreError(f"{self.path}: no run {run_id}; see `clusterkit info --db {self.path}`")
         out = dict(zip([d[0] for d in cur.description], row))
@@ -285,12 +296,8 @@ class Store:
                     "SELECT reason, count(*) FROM _stage_quarantine GROUP BY reason ORDER BY reason"
                 ).fetchall()
             )
-            new_prompts = self._con.execute("SELECT count(*) FROM prompts WHERE first_run_id = ?", [run_id]).fetchone()[
-                0
-            ]
-            new_systems = self._con.execute(
-                "SELECT count(*) FROM system_prompts WHERE first_run_id = ?", [run_id]
-            ).fetchone()[0]
+            new_prompts = self._value("SELECT count(*) FROM prompts WHERE first_run_id = ?", [run_id])
+            new_systems = self._value("SELECT count(*) FROM system_prompts WHERE first_run_id = ?", [run_id])
         for table in ("_classified", "_stage_requests", "_stage_quarantine"):
             self._con.execute(f"DROP TABLE IF EXISTS {table}")
         return IngestCounts(
@@ -301,19 +308,219 @@ class Store:
             new_system_prompts=int(new_systems),
         )
 
+    def latest_run(self, kind: str) -> int | None:
+        """Id of the newest successful run of ``kind``, or ``None``."""
+        row = self._row("SELECT max(run_id) FROM runs WHERE kind = ? AND status = 'ok'", [kind])
+        return None if row[0] is None else int(row[0])
+
+    # -- prompts and embeddings ------------------------------------------------------------
+    def count_prompts(self) -> int:
+        return int(self._value("SELECT count(*) FROM prompts"))
+
+    def _embedding_model(self, model_id: str) -> tuple[str, int] | None:
+        row = self._row("SELECT model_key, dim FROM embedding_models WHERE model_id = ?", [model_id])
+        return None if row is None else (f"emb_{int(row[0])}", int(row[1]))
+
+    def embedding_table(self, model_id: str, dim: int, max_tokens: int | None = None) -> str:
+        """Name of the table holding ``model_id``'s vectors, created on first use."""
+        found = self._embedding_model(model_id)
+        if found is not None:
+            table, known_dim = found
+            if known_dim != dim:
+                raise StoreError(f"model {model_id!r} is stored with dimension {known_dim}, not {dim}")
+            return table
+        with self.transaction():
+            key = int(self._value("SELECT coalesce(max(model_key), 0) + 1 FROM embedding_models"))
+            self._con.execute(
+                "INSERT INTO embedding_models VALUES (?, ?, ?, ?, now())", [key, model_id, int(dim), max_tokens]
+            )
+            table = check_identifier(f"emb_{key}")
+            self._con.execute(
+                f"CREATE TABLE {table} (prompt_hash VARCHAR PRIMARY KEY, vector FLOAT[{int(dim)}] NOT NULL, "
+                "n_tokens INTEGER, truncated BOOLEAN, run_id BIGINT NOT NULL)"
+            )
+        return table
+
+    def prompts_without_embedding(self, model_id: str) -> list[str]:
+        """Hashes of prompts with no vector for ``model_id``, shortest text first."""
+        found = self._embedding_model(model_id)
+        if found is None:
+            rows = self._con.execute("SELECT prompt_hash FROM prompts ORDER BY n_chars, prompt_hash").fetchall()
+        else:
+            rows = self._con.execute(
+                f"SELECT p.prompt_hash FROM prompts p ANTI JOIN {found[0]} e USING (prompt_hash) "
+                "ORDER BY p.n_chars, p.prompt_hash"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def prompt_texts(self, hashes: Sequence[str]) -> list[str]:
+        """Texts of ``hashes``, in the same order."""
+        import pyarrow as pa
+
+        keys = pa.table(
+            {"prompt_hash": pa.array(list(hashes), pa.string()), "pos": pa.array(range(len(hashes)), pa.int64())}
+        )
+        self._con.register("_keys", keys)
+        try:
+            rows = self._con.execute(
+                "SELECT k.pos, p.text FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos"
+            ).fetchall()
+        finally:
+            self._con.unregister("_keys")
+        if len(rows) != len(hashes):
+            raise StoreError(f"{len(hashes) - len(rows)} prompt hash(es) not found in the prompts table")
+        return [r[1] for r in rows]
+
+    def write_embeddings(
+        self, table: str, hashes: Sequence[str], vectors: Any, n_tokens: Any, max_tokens: int | None, run_id: int
+    ) -> None:
+        """Insert one committed batch of vectors (existing hashes are left as they are)."""
+        import numpy as np
+        import pyarrow as pa
+
+        check_identifier(table)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, dim = vectors.shape
+        flat = pa.array(vectors.reshape(-1), pa.float32())
+        tokens = pa.array(n_tokens, pa.int32()) if n_tokens is not None else pa.nulls(n, pa.int32())
+        trunc = (
+            pa.array(np.asarray(n_tokens) > max_tokens)
+            if n_tokens is not None and max_tokens
+            else pa.nulls(n, pa.bool_())
+        )
+        batch = pa.table(
+            {
+                "prompt_hash": pa.array(list(hashes), pa.string()),
+                "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
+                "n_tokens": tokens,
+                "truncated": trunc,
+            }
+        )
+        self._con.register("_emb", batch)
+        try:
+            self._con.execute(
+                f"INSERT INTO {table} SELECT prompt_hash, vector, n_tokens, truncated, ? FROM _emb "
+                f"WHERE prompt_hash NOT IN (SELECT prompt_hash FROM {table})",
+                [run_id],
+            )
+        finally:
+            self._con.unregister("_emb")
+
+    def load_embeddings(self, model_id: str) -> tuple[list[str], Any]:
+        """All stored vectors of ``model_id``: (prompt hashes sorted, float32 matrix)."""
+        import numpy as np
+
+        found = self._embedding_model(model_id)
+        if found is None:
+            raise StoreError(f"no embeddings for model {model_id!r}; run `clusterkit embed` first")
+        table, dim = found
+        result = self._con.sql(f"SELECT prompt_hash, vector FROM {table} ORDER BY prompt_hash").to_arrow_table()
+        hashes = result.column("prompt_hash").to_pylist()
+        vec = result.column("vector").combine_chunks()
+        matrix = (
+            np.asarray(vec.values, dtype=np.float32).reshape(-1, dim) if len(vec) else np.zeros((0, dim), np.float32)
+        )
+        return hashes, matrix
+
+    def embedding_models(self) -> list[dict[str, Any]]:
+        cur = self._con.execute("SELECT * FROM embedding_models ORDER BY model_key")
+        return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
+
+    # -- semantic runs ---------------------------------------------------------------------
+    def find_run(self, kind: str, params: Mapping[str, Any]) -> int | None:
+        """Newest successful run of ``kind`` recorded with exactly ``params``, or ``None``."""
+        row = self._row(
+            "SELECT max(run_id) FROM runs WHERE kind = ? AND status = 'ok' AND params::VARCHAR = ?",
+            [kind, _json(params)],
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    def write_semantic_run(
+        self,
+        run_id: int,
+        hashes: Sequence[str],
+        coords: Any,
+        xy: Any,
+        labels: Any,
+        probabilities: Any,
+        dup_groups: Any,
+        keywords: Mapping[int, Sequence[str]],
+        representatives: Mapping[int, Sequence[str]],
+    ) -> None:
+        """Store one run's projections, labels and cluster descriptions in one transaction."""
+        import numpy as np
+        import pyarrow as pa
+
+        coords = np.ascontiguousarray(coords, dtype=np.float32)
+        n, dim = coords.shape if coords.ndim == 2 else (len(hashes), 0)
+        offsets = pa.array(np.arange(0, (n + 1) * dim, dim, dtype=np.int32) if n else [0], pa.int32())
+        points = pa.table(
+            {
+                "prompt_hash": pa.array(list(hashes), pa.string()),
+                "x": pa.array(np.asarray(xy[:, 0], np.float32)) if n else pa.array([], pa.float32()),
+                "y": pa.array(np.asarray(xy[:, 1], np.float32)) if n else pa.array([], pa.float32()),
+                "coords": pa.ListArray.from_arrays(offsets, pa.array(coords.reshape(-1), pa.float32())),
+                "cluster": pa.array(np.asarray(labels, np.int32)),
+                "probability": pa.array(np.asarray(probabilities, np.float32)),
+                "dup_group": pa.array(np.asarray(dup_groups, np.int32)),
+            }
+        )
+        ids = sorted(set(keywords) | set(representatives))
+        desc = pa.table(
+            {
+                "cluster": pa.array(ids, pa.int32()),
+                "keywords": pa.array([list(keywords.get(c, [])) for c in ids], pa.list_(pa.string())),
+                "representatives": pa.array([list(representatives.get(c, [])) for c in ids], pa.list_(pa.string())),
+            }
+        )
+        self._con.register("_points", points)
+        self._con.register("_desc", desc)
+        try:
+            with self.transaction():
+                self._con.execute("INSERT INTO projections SELECT ?, prompt_hash, x, y, coords FROM _points", [run_id])
+                self._con.execute(
+                    "INSERT INTO cluster_labels SELECT ?, prompt_hash, cluster, probability, dup_group FROM _points",
+                    [run_id],
+                )
+                self._run_file("cluster_stats.sql", {"run_id": run_id})
+        finally:
+            self._con.unregister("_points")
+            self._con.unregister("_desc")
+
+    def clusters(self, run_id: int) -> pd.DataFrame:
+        """One run's cluster descriptions, largest first, with representative prompt texts."""
+        df = self.sql(
+            "SELECT cluster, n_prompts, n_requests, n_accounts, first_seen, last_seen, keywords, representatives "
+            "FROM clusters WHERE run_id = ? ORDER BY cluster < 0, cluster",
+            [run_id],
+        )
+        wanted = sorted({h for reps in df["representatives"] for h in reps})
+        texts = dict(zip(wanted, self.prompt_texts(wanted)))
+        df["representatives"] = [[texts[h] for h in reps] for reps in df["representatives"]]
+        return df
+
+    def labels(self, run_id: int) -> pd.DataFrame:
+        """Per-prompt results of a run: map position, cluster, near-duplicate group, text."""
+        return self.sql(
+            "SELECT l.prompt_hash, p.text, pr.x, pr.y, l.cluster, l.probability, l.dup_group "
+            "FROM cluster_labels l JOIN projections pr USING (run_id, prompt_hash) "
+            "JOIN prompts p USING (prompt_hash) WHERE l.run_id = ? ORDER BY l.prompt_hash",
+            [run_id],
+        )
+
     # -- summary ---------------------------------------------------------------------------
     def info(self, top: int = 5) -> StoreInfo:
         """Counts, time span, accounts, top models, quarantine and runs summary."""
         q = self._con.execute
-        requests, accounts, first_ts, last_ts = q(
+        requests, accounts, first_ts, last_ts = self._row(
             "SELECT count(*), count(DISTINCT account_id), min(ts), max(ts) FROM requests"
-        ).fetchone()
+        )
         return StoreInfo(
             path=self.path,
             schema_version=self.schema_version(),
             requests=int(requests),
-            prompts=int(q("SELECT count(*) FROM prompts").fetchone()[0]),
-            system_prompts=int(q("SELECT count(*) FROM system_prompts").fetchone()[0]),
+            prompts=int(self._value("SELECT count(*) FROM prompts")),
+            system_prompts=int(self._value("SELECT count(*) FROM system_prompts")),
             accounts=int(accounts),
             first_ts=first_ts,
             last_ts=last_ts,

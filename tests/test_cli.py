@@ -77,3 +77,35 @@ def test_demo_generates_sample_and_ingests(tmp_path, capsys):
     with Store(db) as s:
         info = s.info()
     assert info.requests > 2000 and info.accounts > 100 and info.quarantined >= 6
+
+
+class TinyEmbedder:
+    model_id = "tiny-fake"
+
+    def encode(self, texts):
+        import numpy as np
+
+        return np.array([[len(t) % 7, t.count("a"), t.count("e"), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_clusters_command_formats(tmp_path, capsys):
+    import json
+
+    from clusterkit.pipeline import run
+
+    log = write_jsonl(tmp_path / "l.jsonl", [nested(i, f"a{i % 5}", f"prompt {'a' * (i % 9)} {i}") for i in range(120)])
+    db = tmp_path / "c.duckdb"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    with Store(db) as s:
+        result = run(s, embedder=TinyEmbedder(), min_cluster_size=8)
+    capsys.readouterr()
+    assert main(["clusters", "--db", str(db), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sum(r["n_prompts"] for r in rows) == 120 and {r["cluster"] for r in rows} >= {0}
+    out_csv = tmp_path / "c.csv"
+    assert (
+        main(["clusters", "--db", str(db), "--format", "csv", "--out", str(out_csv), "--run", str(result.run_id)]) == 0
+    )
+    assert out_csv.read_text().startswith("cluster,n_prompts,n_requests,n_accounts")
+    assert main(["clusters", "--db", str(db), "--run", "999"]) == 2
+    assert "no run 999" in capsys.readouterr().err

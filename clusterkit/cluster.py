@@ -1,0 +1,132 @@
+"""Clustering: HDBSCAN on the reduced vectors, with near-duplicate groups kept whole.
+
+Near-duplicate prompts (cosine similarity >= ``dup_threshold`` to a neighbour: the same template
+with a word changed) are grouped from the nearest-neighbour graph, separately from HDBSCAN, and a
+group is never split between a cluster and noise: every member takes the group's majority cluster.
+Noise stays ``-1`` and is reported. Clusters are numbered by size, largest first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .reduce import Neighbours
+
+__all__ = ["Clusterer", "Clustering", "cluster", "default_min_cluster_size", "near_duplicate_groups"]
+
+
+@runtime_checkable
+class Clusterer(Protocol):
+    """Anything with ``fit_predict(X) -> labels`` (-1 for noise) can cluster."""
+
+    def fit_predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Labels per row (-1 = noise), membership strength, near-duplicate group per row (-1 = none)."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    dup_groups: np.ndarray
+    min_cluster_size: int
+    min_samples: int
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.labels.max()) + 1 if len(self.labels) and self.labels.max() >= 0 else 0
+
+    @property
+    def noise_share(self) -> float:
+        return float((self.labels < 0).mean()) if len(self.labels) else 0.0
+
+
+def default_min_cluster_size(n: int) -> int:
+    """Scaled to the data: half the square root of the number of prompts, at least 8."""
+    return max(8, round(0.5 * math.sqrt(max(n, 1))))
+
+
+def near_duplicate_groups(neighbours: Neighbours, threshold: float = 0.95) -> np.ndarray:
+    """Connected components of the neighbour pairs with cosine similarity >= ``threshold``;
+    rows in no pair get -1. Groups are numbered in order of their first row."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(neighbours.indices)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(n), neighbours.indices.shape[1])
+    cols = neighbours.indices.reshape(-1)
+    keep = (neighbours.distances.reshape(-1) <= 1.0 - threshold) & (rows != cols) & (cols >= 0)
+    graph = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (rows[keep], cols[keep])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    sizes = np.bincount(comp)
+    out = np.full(n, -1, dtype=np.int64)
+    multi = sizes[comp] > 1
+    _, first = np.unique(comp[multi], return_inverse=True)
+    # renumber by first appearance so the numbering does not depend on scipy's internals
+    order = {}
+    for g in first:
+        order.setdefault(int(g), len(order))
+    out[multi] = [order[int(g)] for g in first]
+    return out
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    out = np.full_like(labels, -1)
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    ranked = ids[np.lexsort((ids, -counts))]
+    for new, old in enumerate(ranked):
+        out[labels == old] = new
+    return out
+
+
+def _keep_groups_whole(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    labels = labels.copy()
+    for g in np.unique(groups[groups >= 0]):
+        members = np.flatnonzero(groups == g)
+        found = labels[members]
+        found = found[found >= 0]
+        if len(found) == 0:
+            labels[members] = -1
+        else:
+            values, counts = np.unique(found, return_counts=True)
+            labels[members] = values[np.argmax(counts)]
+    return labels
+
+
+def cluster(
+    reduced: np.ndarray,
+    *,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    dup_groups: np.ndarray | None = None,
+    clusterer: Clusterer | None = None,
+) -> Clustering:
+    """HDBSCAN (or ``clusterer``) on ``reduced``; near-duplicate ``dup_groups`` kept whole."""
+    n = len(reduced)
+    mcs = int(min_cluster_size or default_min_cluster_size(n))
+    ms = int(min_samples or max(2, min(mcs, 5)))
+    groups = dup_groups if dup_groups is not None else np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return Clustering(np.zeros(0, np.int64), np.zeros(0, np.float32), groups, mcs, ms)
+    if clusterer is not None:
+        labels = np.asarray(clusterer.fit_predict(reduced), dtype=np.int64)
+        probs = np.asarray(getattr(clusterer, "probabilities_", np.ones(n)), dtype=np.float32)
+    elif n < max(mcs, 2):
+        labels, probs = np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.float32)
+    else:
+        import hdbscan
+
+        model = hdbscan.HDBSCAN(
+            min_cluster_size=mcs, min_samples=ms, metric="euclidean", cluster_selection_method="eom", core_dist_n_jobs=1
+        )
+        labels = np.asarray(model.fit_predict(reduced), dtype=np.int64)
+        probs = np.asarray(model.probabilities_, dtype=np.float32)
+    labels = _relabel_by_size(_keep_groups_whole(labels, groups))
+    probs = np.where(labels < 0, 0.0, np.where(probs > 0, probs, 1.0)).astype(np.float32)
+    return Clustering(labels, probs, groups, mcs, ms)

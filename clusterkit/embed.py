@@ -1,0 +1,223 @@
+"""Prompt embeddings: a content-addressed cache in the store, filled in length-sorted batches.
+
+``embed_texts`` works on plain lists; ``embed`` works on a store: it embeds only the prompts the
+store has no vector for under the same model id, one committed batch at a time, so an
+interrupted run (Ctrl-C, kill) resumes where it stopped and loses at most one batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import ModelError
+from .lineage import package_versions
+from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
+
+__all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "get_embedder"]
+
+ProgressFn = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything with ``encode(texts) -> ndarray (n, dim)`` can embed prompts.
+
+    Optional attributes: ``model_id`` (the cache key; defaults to the class name) and
+    ``max_tokens`` with ``token_lengths(texts)`` to record truncation."""
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model on a chosen backend (see :mod:`clusterkit.models`)."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        backend: str = DEFAULT_BACKEND,
+        *,
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        self.spec = resolve_model(model)
+        self.backend = backend
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model: Any = None
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.spec.model_id}@{self.backend}"
+
+    @property
+    def st(self) -> Any:
+        if self._model is None:
+            self._model = load_sentence_model(self.spec, self.backend, self.threads)
+        return self._model
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.st.max_seq_length)
+
+    @property
+    def dim(self) -> int:
+        dim = self.st.get_sentence_embedding_dimension()
+        return int(dim) if dim else int(self.encode(["x"]).shape[1])
+
+    def token_lengths(self, texts: list[str]) -> np.ndarray:
+        enc = self.st.tokenizer(
+            texts,
+            add_special_tokens=True,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        return np.fromiter((len(ids) for ids in enc["input_ids"]), dtype=np.int32, count=len(texts))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.st.encode(texts, batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def get_embedder(
+    embedder: Embedder | None = None,
+    model: str | None = None,
+    backend: str = DEFAULT_BACKEND,
+    batch_size: int = 64,
+    threads: int | None = None,
+) -> Embedder:
+    """The embedder to use: the one given (checked against the protocol) or a SentenceEmbedder."""
+    if embedder is None:
+        return SentenceEmbedder(model, backend, batch_size=batch_size, threads=threads)
+    if not isinstance(embedder, Embedder):
+        raise ModelError(f"{type(embedder).__name__} has no encode(texts) method; it cannot embed prompts")
+    return embedder
+
+
+def _model_id(embedder: Embedder) -> str:
+    return str(getattr(embedder, "model_id", type(embedder).__name__))
+
+
+def _check(vectors: Any, n: int, who: str) -> np.ndarray:
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ModelError(f"{who}.encode returned shape {arr.shape}, expected ({n}, dim)")
+    if not np.isfinite(arr).all():
+        raise ModelError(f"{who}.encode returned NaN or infinite values")
+    return arr
+
+
+def embed_texts(
+    texts: Sequence[str],
+    *,
+    model: str | None = None,
+    backend: str = DEFAULT_BACKEND,
+    embedder: Embedder | None = None,
+    batch_size: int = 64,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Embed ``texts`` (arrays in, arrays out; no store). Rows follow the input order; texts are
+    encoded in length-sorted order so batches carry little padding. Empty texts are refused."""
+    texts = list(texts)
+    empty = [i for i, t in enumerate(texts) if not t or not t.strip()]
+    if empty:
+        raise ModelError(f"{len(empty)} empty text(s) (first at index {empty[0]}); empty prompts are never embedded")
+    emb = get_embedder(embedder, model, backend, batch_size, threads)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    vectors = _check(emb.encode([texts[i] for i in order]), len(texts), type(emb).__name__)
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What one ``embed`` call did."""
+
+    run_id: int
+    model_id: str
+    embedded: int
+    cached: int
+    truncated: int
+    seconds: float
+
+
+def embed(
+    store: Any,
+    *,
+    model: str | None = None,
+    backend: str = DEFAULT_BACKEND,
+    embedder: Embedder | None = None,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    threads: int | None = None,
+    progress: ProgressFn | None = None,
+) -> EmbedReport:
+    """Embed every prompt in ``store`` that has no vector for this model id yet.
+
+    Prompts are taken shortest first in chunks of ``chunk_size``; each chunk is committed on its
+    own, so an interrupted run resumes where it stopped. Returns an :class:`EmbedReport`."""
+    emb = get_embedder(embedder, model, backend, batch_size, threads)
+    model_id = _model_id(emb)
+    started = time.perf_counter()
+    missing = store.prompts_without_embedding(model_id)
+    total = store.count_prompts()
+    params = {
+        "model_id": model_id,
+        "backend": getattr(emb, "backend", None),
+        "batch_size": batch_size,
+        "chunk_size": chunk_size,
+        "threads": threads,
+    }
+    run_id = store.start_run(
+        "embed",
+        params,
+        parent_run_id=store.latest_run("ingest"),
+        versions=package_versions("sentence-transformers", "onnxruntime", "openvino", "torch", "transformers"),
+    )
+    embedded = truncated = 0
+    timings = {"encode": 0.0, "write": 0.0, "read": 0.0}
+    try:
+        if missing:
+            max_tokens = getattr(emb, "max_tokens", None)
+            table = None
+            for start in range(0, len(missing), chunk_size):
+                hashes = missing[start : start + chunk_size]
+                t0 = time.perf_counter()
+                texts = store.prompt_texts(hashes)
+                t1 = time.perf_counter()
+                vectors = _check(emb.encode(texts), len(texts), type(emb).__name__)
+                n_tokens = emb.token_lengths(texts) if hasattr(emb, "token_lengths") else None
+                t2 = time.perf_counter()
+                if table is None:
+                    table = store.embedding_table(model_id, vectors.shape[1], max_tokens)
+                store.write_embeddings(table, hashes, vectors, n_tokens, max_tokens, run_id)
+                t3 = time.perf_counter()
+                timings["read"] += t1 - t0
+                timings["encode"] += t2 - t1
+                timings["write"] += t3 - t2
+                embedded += len(hashes)
+                if n_tokens is not None and max_tokens:
+                    truncated += int((n_tokens > max_tokens).sum())
+                if progress:
+                    progress(embedded, len(missing))
+    except BaseException as exc:
+        store.finish_run(
+            run_id,
+            status="failed",
+            timings=timings,
+            stats={"embedded": embedded, "error": str(exc)[:500] or type(exc).__name__},
+        )
+        raise
+    seconds = time.perf_counter() - started
+    stats = {"embedded": embedded, "cached": total - len(missing), "truncated": truncated}
+    store.finish_run(run_id, status="ok", timings={**timings, "total": seconds}, stats=stats)
+    return EmbedReport(run_id, model_id, embedded, total - len(missing), truncated, seconds)

@@ -1,0 +1,175 @@
+"""The semantic engine on a store: embed -> neighbours -> reduce (N-D and 2-D) -> cluster ->
+describe, recorded as one ``cluster`` run with its parameters, versions, timings and parent.
+
+A run with the same parameters over the same prompts is not recomputed: ``run`` returns the
+stored one (``reused=True``). Same inputs and parameters give the same labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cluster import Clusterer, cluster, near_duplicate_groups
+from .describe import class_tfidf_keywords, representatives
+from .embed import Embedder, embed, get_embedder
+from .errors import ClusterkitError
+from .lineage import package_versions
+from .models import DEFAULT_BACKEND
+from .reduce import Reducer, nearest_neighbours, reduce
+
+__all__ = ["RunResult", "run"]
+
+StageFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run`` produced (or found already stored)."""
+
+    run_id: int
+    embed_run_id: int
+    n_prompts: int
+    n_clusters: int
+    noise_share: float
+    reused: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _fingerprint(model_id: str, hashes: list[str]) -> str:
+    h = hashlib.blake2b(model_id.encode(), digest_size=16)
+    for ph in hashes:
+        h.update(ph.encode())
+    return h.hexdigest()
+
+
+def _name(obj: Any) -> str | None:
+    return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def run(
+    store: Any,
+    *,
+    model: str | None = None,
+    backend: str = DEFAULT_BACKEND,
+    n_components: int = 5,
+    n_neighbors: int = 15,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    dup_threshold: float = 0.95,
+    random_state: int = 42,
+    top_keywords: int = 8,
+    embedder: Embedder | None = None,
+    reducer: Reducer | None = None,
+    map_reducer: Reducer | None = None,
+    clusterer: Clusterer | None = None,
+    stage: StageFn | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Embed what is missing, then reduce, cluster and describe every prompt in ``store``."""
+    say = stage or (lambda _: None)
+    emb = get_embedder(embedder, model, backend)
+    say("embedding")
+    t0 = time.perf_counter()
+    embedded = embed(store, embedder=emb, progress=embed_progress)
+    timings = {"embed": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    hashes, vectors = store.load_embeddings(embedded.model_id)
+    if not hashes:
+        raise ClusterkitError("the store holds no prompts; ingest a log first (`clusterkit ingest LOG`)")
+    params = {
+        "model_id": embedded.model_id,
+        "n_components": n_components,
+        "n_neighbors": n_neighbors,
+        "min_cluster_size": min_cluster_size,
+        "min_samples": min_samples,
+        "dup_threshold": dup_threshold,
+        "random_state": random_state,
+        "top_keywords": top_keywords,
+        "reducer": _name(reducer),
+        "map_reducer": _name(map_reducer),
+        "clusterer": _name(clusterer),
+        "inputs": _fingerprint(embedded.model_id, hashes),
+        "n_prompts": len(hashes),
+    }
+    timings["load"] = time.perf_counter() - t0
+    custom = any(x is not None for x in (reducer, map_reducer, clusterer))
+    found = None if custom else store.find_run("cluster", params)
+    if found is not None:
+        stats = store.run(found)["stats"]
+        return RunResult(found, embedded.run_id, len(hashes), stats["n_clusters"], stats["noise_share"], True, timings)
+
+    run_id = store.start_run(
+        "cluster",
+        params,
+        parent_run_id=embedded.run_id,
+        versions=package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers"),
+    )
+    try:
+        say("nearest neighbours")
+        t0 = time.perf_counter()
+        neighbours = nearest_neighbours(vectors, k=max(n_neighbors, 10), random_state=random_state)
+        groups = near_duplicate_groups(neighbours, dup_threshold)
+        timings["neighbours"] = time.perf_counter() - t0
+
+        say(f"reducing to {n_components}-D")
+        t0 = time.perf_counter()
+        coords = reduce(
+            vectors,
+            n_components=n_components,
+            n_neighbors=n_neighbors,
+            random_state=random_state,
+            neighbours=neighbours,
+            reducer=reducer,
+        )
+        timings["reduce"] = time.perf_counter() - t0
+
+        say("reducing to 2-D for the map")
+        t0 = time.perf_counter()
+        xy = reduce(
+            vectors,
+            n_components=2,
+            n_neighbors=n_neighbors,
+            min_dist=0.1,
+            random_state=random_state,
+            neighbours=neighbours,
+            reducer=map_reducer,
+        )
+        timings["map"] = time.perf_counter() - t0
+
+        say("clustering")
+        t0 = time.perf_counter()
+        result = cluster(
+            coords, min_cluster_size=min_cluster_size, min_samples=min_samples, dup_groups=groups, clusterer=clusterer
+        )
+        timings["cluster"] = time.perf_counter() - t0
+
+        say("describing clusters")
+        t0 = time.perf_counter()
+        texts = store.prompt_texts(hashes)
+        keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords)
+        reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
+        timings["describe"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        store.write_semantic_run(
+            run_id, hashes, coords, xy, result.labels, result.probabilities, result.dup_groups, keywords, reps
+        )
+        timings["write"] = time.perf_counter() - t0
+    except BaseException as exc:
+        store.finish_run(run_id, status="failed", timings=timings, stats={"error": str(exc)[:500]})
+        raise
+    stats = {
+        "n_prompts": len(hashes),
+        "n_clusters": result.n_clusters,
+        "noise_share": result.noise_share,
+        "n_dup_groups": int(result.dup_groups.max() + 1) if len(result.dup_groups) else 0,
+        "min_cluster_size": result.min_cluster_size,
+        "min_samples": result.min_samples,
+    }
+    store.finish_run(run_id, status="ok", timings=timings, stats=stats)
+    return RunResult(run_id, embedded.run_id, len(hashes), result.n_clusters, result.noise_share, False, timings)

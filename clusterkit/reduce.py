@@ -1,0 +1,114 @@
+"""Dimension reduction: UMAP to a few dimensions for clustering and to 2-D for maps.
+
+Both projections share one nearest-neighbour graph (computed once with pynndescent), which is
+also what finds near-duplicate prompts. Above ``fit_threshold`` rows, UMAP is fitted on a
+random sample of ``fit_sample`` rows and the rest are placed with ``transform``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["Neighbours", "Reducer", "nearest_neighbours", "reduce"]
+
+
+@runtime_checkable
+class Reducer(Protocol):
+    """Anything with ``fit_transform(X) -> ndarray`` can reduce (an sklearn-style estimator)."""
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """k nearest neighbours of every row (itself first), by cosine distance."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+    index: Any = None
+
+
+def nearest_neighbours(vectors: np.ndarray, k: int = 15, random_state: int = 42) -> Neighbours:
+    """Approximate kNN graph (exact below 4,096 rows) under cosine distance."""
+    n = len(vectors)
+    k = max(2, min(k, n - 1)) if n > 2 else n
+    if n <= 4096:
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        sims = unit @ unit.T
+        idx = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        dist = 1.0 - np.take_along_axis(sims, idx, axis=1)
+        return Neighbours(idx.astype(np.int64), np.maximum(dist, 0).astype(np.float32))
+    from pynndescent import NNDescent
+
+    index = NNDescent(
+        vectors, n_neighbors=k, metric="cosine", random_state=random_state, low_memory=True, n_jobs=1, verbose=False
+    )
+    idx, dist = index.neighbor_graph
+    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), index)
+
+
+def reduce(
+    vectors: np.ndarray,
+    *,
+    n_components: int = 5,
+    n_neighbors: int = 15,
+    min_dist: float = 0.0,
+    metric: str = "cosine",
+    random_state: int = 42,
+    neighbours: Neighbours | None = None,
+    fit_threshold: int = 150_000,
+    fit_sample: int = 50_000,
+    reducer: Reducer | None = None,
+) -> np.ndarray:
+    """Project ``vectors`` to ``n_components`` dimensions with UMAP (or with ``reducer``).
+
+    Same inputs and ``random_state`` give the same output."""
+    n = len(vectors)
+    if reducer is not None:
+        return np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+    if n == 0:
+        return np.zeros((0, n_components), dtype=np.float32)
+    if n <= n_components + 1:
+        out = np.zeros((n, n_components), dtype=np.float32)
+        out[:, 0] = np.arange(n)
+        return out
+    import umap
+
+    k = max(2, min(n_neighbors, n - 1))
+    if n > fit_threshold:
+        rng = np.random.default_rng(random_state)
+        sample = np.sort(rng.choice(n, size=fit_sample, replace=False))
+        model = umap.UMAP(
+            n_components=n_components,
+            n_neighbors=k,
+            min_dist=min_dist,
+            metric=metric,
+            random_state=random_state,
+            low_memory=True,
+            verbose=False,
+        )
+        model.fit(vectors[sample])
+        out = np.empty((n, n_components), dtype=np.float32)
+        rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
+        out[sample] = model.embedding_
+        for start in range(0, len(rest), 50_000):
+            chunk = rest[start : start + 50_000]
+            out[chunk] = model.transform(vectors[chunk])
+        return out
+    kwargs: dict[str, Any] = {}
+    if neighbours is not None and neighbours.indices.shape[1] >= k and n > 4096:
+        kwargs["precomputed_knn"] = (neighbours.indices[:, :k], neighbours.distances[:, :k], neighbours.index)
+    model = umap.UMAP(
+        n_components=n_components,
+        n_neighbors=k,
+        min_dist=min_dist,
+        metric=metric,
+        random_state=random_state,
+        low_memory=True,
+        verbose=False,
+        **kwargs,
+    )
+    return np.asarray(model.fit_transform(vectors), dtype=np.float32)

@@ -1,0 +1,172 @@
+"""Embedding cache, resume and the real bundled model's fast backends."""
+
+import gzip
+
+import numpy as np
+import orjson
+import pytest
+from conftest import nested, write_jsonl
+
+from clusterkit.embed import SentenceEmbedder, embed, embed_texts
+from clusterkit.errors import ModelError
+from clusterkit.ingest import ingest
+from clusterkit.store import Store
+
+
+class CountingEmbedder:
+    """Deterministic fake: a hash of each text as a 16-D vector; counts what it is asked."""
+
+    model_id = "fake-16"
+
+    def __init__(self, fail_on_call: int | None = None):
+        self.calls = 0
+        self.texts: list[str] = []
+        self.fail_on_call = fail_on_call
+
+    def encode(self, texts):
+        self.calls += 1
+        if self.fail_on_call == self.calls:
+            raise KeyboardInterrupt
+        self.texts.extend(texts)
+        rng = [np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(16) for t in texts]
+        return np.asarray(rng, dtype=np.float32)
+
+
+@pytest.fixture
+def prompt_store(tmp_path):
+    recs = [nested(i, f"a{i % 7}", f"prompt number {i} " + "x" * (i % 13)) for i in range(300)]
+    recs += [nested(1000 + i, "dup", "prompt number 5 " + "x" * 5) for i in range(20)]  # same text again
+    with Store(tmp_path / "e.duckdb") as s:
+        ingest(s, write_jsonl(tmp_path / "p.jsonl", recs), workers=1)
+        yield s
+
+
+def test_cache_hits_skip_the_model(prompt_store):
+    fake = CountingEmbedder()
+    first = embed(prompt_store, embedder=fake, chunk_size=64)
+    assert first.embedded == 300 and first.cached == 0
+    assert len(fake.texts) == 300 == len(set(fake.texts))  # identical prompts embedded once
+    again = CountingEmbedder()
+    second = embed(prompt_store, embedder=again, chunk_size=64)
+    assert again.calls == 0 and second.embedded == 0 and second.cached == 300
+    hashes, matrix = prompt_store.load_embeddings("fake-16")
+    assert matrix.shape == (300, 16) and len(set(hashes)) == 300
+
+
+def test_new_prompts_only_are_embedded(prompt_store, tmp_path):
+    embed(prompt_store, embedder=CountingEmbedder())
+    ingest(
+        prompt_store, write_jsonl(tmp_path / "more.jsonl", [nested(5000 + i, "n", f"brand new {i}") for i in range(7)])
+    )
+    fake = CountingEmbedder()
+    report = embed(prompt_store, embedder=fake)
+    assert report.embedded == 7 and sorted(fake.texts) == sorted(f"brand new {i}" for i in range(7))
+
+
+def test_interrupted_run_resumes_losing_at_most_one_batch(prompt_store):
+    with pytest.raises(KeyboardInterrupt):
+        embed(prompt_store, embedder=CountingEmbedder(fail_on_call=3), chunk_size=50)
+    runs = prompt_store.sql("SELECT status, stats FROM runs WHERE kind = 'embed'")
+    assert list(runs["status"]) == ["failed"]
+    _, stored = prompt_store.load_embeddings("fake-16")
+    assert len(stored) == 100  # two committed batches survive
+    fake = CountingEmbedder()
+    report = embed(prompt_store, embedder=fake, chunk_size=50)
+    assert report.embedded == 200 and report.cached == 100 and len(fake.texts) == 200
+
+
+def test_batches_are_length_sorted(prompt_store):
+    fake = CountingEmbedder()
+    embed(prompt_store, embedder=fake, chunk_size=1000)
+    lengths = [len(t) for t in fake.texts]
+    assert lengths == sorted(lengths)
+
+
+def test_embed_texts_keeps_input_order_and_refuses_empty():
+    texts = ["a much longer prompt than the others", "short", "medium length"]
+    out = embed_texts(texts, embedder=CountingEmbedder())
+    alone = [embed_texts([t], embedder=CountingEmbedder())[0] for t in texts]
+    assert np.allclose(out, np.stack(alone))
+    with pytest.raises(ModelError, match="empty"):
+        embed_texts(["ok", "  "], embedder=CountingEmbedder())
+    with pytest.raises(ModelError, match="no encode"):
+        embed_texts(["ok"], embedder=object())
+
+
+def test_bad_embedder_output_is_refused(prompt_store):
+    class Broken:
+        def encode(self, texts):
+            return np.zeros((len(texts) - 1, 4))
+
+    with pytest.raises(ModelError, match="shape"):
+        embed(prompt_store, embedder=Broken())
+
+
+def _real_prompts(shared_dir, n_per_file=40):
+    files = [
+        "chatbot_arena_conversations_user_turns",
+        "alpaca_52k",
+        "msmarco_bing_queries",
+        "code_alpaca_2k",
+        "alpaca_zh_translated",
+        "wildchat_hard_ru",
+        "flan_cot_templated_prompts",
+        "beir_community_questions",
+    ]
+    texts = []
+    for name in files:
+        path = shared_dir / f"{name}.jsonl.gz"
+        if not path.exists():
+            continue
+        with gzip.open(path, "rb") as fh:
+            for i, line in enumerate(fh):
+                if i >= n_per_file:
+                    break
+                texts.append(orjson.loads(line)["text"])
+    return texts
+
+
+@pytest.fixture(scope="module")
+def quality_texts():
+    from conftest import SHARED_PROMPTS
+
+    if SHARED_PROMPTS.is_dir():
+        return _real_prompts(SHARED_PROMPTS)
+    import random
+
+    from clusterkit.prompts_builtin import chinese_tasks, organic_prompts, task_prompts
+
+    rng = random.Random(11)
+    return organic_prompts(rng, 150) + task_prompts(rng, ["ml", "sql"], 100) + chinese_tasks(rng, 50)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx"])
+def test_fast_backends_match_pytorch(quality_texts, backend):
+    reference = embed_texts(quality_texts, backend="torch")
+    fast = embed_texts(quality_texts, backend=backend)
+    cos = (reference * fast).sum(1) / np.linalg.norm(reference, axis=1) / np.linalg.norm(fast, axis=1)
+    assert reference.shape == (len(quality_texts), 384)
+    assert cos.mean() >= 0.99, f"{backend}: mean cosine {cos.mean():.4f} to the PyTorch embeddings"
+
+
+@pytest.mark.slow
+def test_real_model_in_the_store_records_truncation(tmp_path):
+    long_prompt = "Explain the history of the Roman empire in detail. " * 80
+    recs = [nested(1, text=long_prompt), nested(2, text="what is 2+2?"), nested(3, text="请解释量子力学")]
+    with Store(tmp_path / "m.duckdb") as s:
+        ingest(s, write_jsonl(tmp_path / "l.jsonl", recs))
+        report = embed(s)
+        assert report.embedded == 3 and report.truncated == 1
+        assert report.model_id == "sentence-transformers/all-MiniLM-L6-v2@openvino-int8"
+        row = s.sql("SELECT n_tokens, truncated FROM emb_1 e JOIN prompts p USING (prompt_hash) WHERE p.n_chars > 1000")
+        assert bool(row["truncated"][0]) and row["n_tokens"][0] > 256
+        _, matrix = s.load_embeddings(report.model_id)
+        assert np.allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-3)
+
+
+def test_unknown_model_and_backend_are_clear_errors(tmp_path):
+    with pytest.raises(ModelError, match="backend"):
+        SentenceEmbedder(backend="tensorrt").encode(["x"])
+    with pytest.raises(ModelError, match="not a sentence-transformers model folder"):
+        SentenceEmbedder(str(tmp_path))

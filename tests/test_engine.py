@@ -1,0 +1,186 @@
+"""The semantic engine end to end on real prompts: reduce, cluster, describe, recorded runs."""
+
+import numpy as np
+import pytest
+from conftest import nested, write_jsonl
+
+from clusterkit.cluster import cluster, default_min_cluster_size, near_duplicate_groups
+from clusterkit.describe import class_tfidf_keywords, tokenize
+from clusterkit.ingest import ingest
+from clusterkit.pipeline import run
+from clusterkit.reduce import nearest_neighbours, reduce
+from clusterkit.store import Store
+
+TEMPLATE = (
+    "Solve the following {area} problem. Before answering, write out your complete internal reasoning "
+    "step by step: problem #{i} about {area}."
+)
+
+
+def _engine_log(tmp_path, corpora):
+    """Organic prompts (real corpora when present), a planted template family and Chinese prompts."""
+    import random
+
+    from clusterkit.prompts_builtin import chinese_tasks, organic_prompts
+
+    rng = random.Random(4)
+    texts = []
+    if corpora is not None:
+        import gzip
+
+        import orjson
+
+        for name in ("chatbot_arena_conversations_user_turns", "msmarco_bing_queries", "alpaca_52k"):
+            with gzip.open(corpora / f"{name}.jsonl.gz", "rb") as fh:
+                for i, line in enumerate(fh):
+                    if i >= 120:
+                        break
+                    texts.append(orjson.loads(line)["text"])
+    else:
+        texts = organic_prompts(rng, 360)
+    template = [TEMPLATE.format(area="algebra", i=i) for i in range(60)]
+    zh = chinese_tasks(rng, 60)
+    recs = [nested(i, f"acct{i % 40}", t) for i, t in enumerate(texts + template + zh)]
+    return write_jsonl(tmp_path / "engine.jsonl", recs), set(template), set(zh)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    from conftest import SHARED_PROMPTS
+
+    tmp = tmp_path_factory.mktemp("engine")
+    corpora = SHARED_PROMPTS if SHARED_PROMPTS.is_dir() else None
+    log, template, zh = _engine_log(tmp, corpora)
+    store = Store(tmp / "engine.duckdb")
+    ingest(store, log)
+    result = run(store)
+    yield store, result, template, zh
+    store.close()
+
+
+@pytest.mark.slow
+def test_run_is_recorded_with_lineage(engine):
+    store, result, _, _ = engine
+    rec = store.run(result.run_id)
+    assert rec["kind"] == "cluster" and rec["status"] == "ok"
+    assert rec["parent_run_id"] == result.embed_run_id
+    assert set(rec["timings"]) >= {"embed", "reduce", "map", "cluster", "describe"}
+    assert rec["versions"]["umap-learn"] and rec["versions"]["hdbscan"]
+    assert rec["params"]["random_state"] == 42 and rec["params"]["model_id"].endswith("@openvino-int8")
+    n = store.count_prompts()
+    assert result.n_prompts == n
+    labels = store.labels(result.run_id)
+    assert len(labels) == n and labels[["x", "y"]].notna().all().all()
+    assert result.n_clusters >= 3
+    assert 0 <= result.noise_share < 1
+    assert (labels["cluster"] == -1).mean() == pytest.approx(result.noise_share)
+
+
+@pytest.mark.slow
+def test_rerun_reuses_the_stored_run(engine):
+    store, result, _, _ = engine
+    again = run(store)
+    assert again.reused and again.run_id == result.run_id
+    assert store.sql("SELECT count(*) AS n FROM runs WHERE kind = 'cluster'")["n"][0] == 1
+
+
+@pytest.mark.slow
+def test_same_inputs_same_labels(engine, tmp_path):
+    store, result, _, _ = engine
+    log = tmp_path / "copy.jsonl"
+    rows = store.sql(
+        "SELECT r.request_id, r.account_id, r.ts, p.text FROM requests r JOIN prompts p USING (prompt_hash)"
+    )
+    write_jsonl(
+        log,
+        [
+            {"id": r.request_id, "account_id": r.account_id, "timestamp": r.ts.isoformat(), "prompt": r.text}
+            for r in rows.itertuples()
+        ],
+    )
+    with Store(tmp_path / "second.duckdb") as other:
+        ingest(other, log)
+        second = run(other)
+        a = store.labels(result.run_id)[["prompt_hash", "cluster", "x", "y"]]
+        b = other.labels(second.run_id)[["prompt_hash", "cluster", "x", "y"]]
+    assert list(a["prompt_hash"]) == list(b["prompt_hash"])
+    assert list(a["cluster"]) == list(b["cluster"])
+    assert np.allclose(a["x"], b["x"]) and np.allclose(a["y"], b["y"])
+
+
+@pytest.mark.slow
+def test_planted_template_lands_in_one_group(engine):
+    store, result, template, _ = engine
+    labels = store.labels(result.run_id)
+    planted = labels[labels["text"].isin(template)]
+    assert len(planted) == len(template)
+    assert planted["cluster"].nunique() == 1 and planted["cluster"].iloc[0] >= 0
+    assert planted["dup_group"].nunique() == 1 and planted["dup_group"].iloc[0] >= 0
+    # a near-duplicate group is never split between a cluster and noise
+    for _, group in labels[labels["dup_group"] >= 0].groupby("dup_group"):
+        assert group["cluster"].nunique() == 1
+
+
+@pytest.mark.slow
+def test_every_cluster_is_described_and_cjk_has_keywords(engine):
+    store, result, _, zh = engine
+    desc = store.clusters(result.run_id)
+    real = desc[desc["cluster"] >= 0]
+    assert len(real) == result.n_clusters
+    assert all(len(k) > 0 for k in real["keywords"])
+    assert all(1 <= len(r) <= 3 for r in real["representatives"])
+    assert (real["n_accounts"] > 0).all() and real["first_seen"].notna().all()
+    assert desc["n_prompts"].sum() == result.n_prompts
+    labels = store.labels(result.run_id)
+    zh_clusters = set(labels[labels["text"].isin(zh)]["cluster"]) - {-1}
+    assert zh_clusters
+    for c in zh_clusters:
+        kws = real[real["cluster"] == c]["keywords"].iloc[0]
+        assert any("\u4e00" <= ch <= "\u9fff" for kw in kws for ch in kw)
+
+
+def test_near_duplicate_groups_from_neighbours():
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((5, 32))
+    vectors = np.vstack([base, base[0] + 0.01 * rng.standard_normal(32), base[1] + 0.01 * rng.standard_normal(32)])
+    groups = near_duplicate_groups(nearest_neighbours(vectors.astype(np.float32), k=3), threshold=0.95)
+    assert groups[0] == groups[5] >= 0 and groups[1] == groups[6] >= 0 and groups[0] != groups[1]
+    assert (groups[[2, 3, 4]] == -1).all()
+
+
+def test_groups_are_never_split_and_clusters_numbered_by_size():
+    class Fixed:
+        def fit_predict(self, X):
+            return np.array([1, 1, 1, 0, 0, -1, -1, 0])
+
+    groups = np.array([-1, -1, -1, -1, 7, 7, -1, -1])
+    out = cluster(np.zeros((8, 2)), clusterer=Fixed(), dup_groups=groups)
+    assert list(out.labels) == [1, 1, 1, 0, 0, 0, -1, 0]  # label 0 grew to 4 members: largest first
+    assert out.n_clusters == 2 and out.noise_share == pytest.approx(1 / 8)
+
+
+def test_min_cluster_size_scales_with_data():
+    assert default_min_cluster_size(100) == 8
+    assert default_min_cluster_size(10_000) == 50
+    assert default_min_cluster_size(1_000_000) == 500
+
+
+def test_tokenize_and_keywords_handle_cjk():
+    assert tokenize("请解释量子力学") == ["请解", "解释", "释量", "量子", "子力", "力学"]
+    assert "python" in tokenize("Explain decorators in Python, please") and "please" not in tokenize("please")
+    texts = ["量子力学是什么", "量子力学的基本原理", "how to bake bread", "bread baking tips", "random noise"]
+    kw = class_tfidf_keywords(texts, np.array([0, 0, 1, 1, -1]), top_n=3)
+    assert kw[0][0] == "量子" or "量子" in kw[0]
+    assert "bread" in kw[1]
+    assert -1 not in kw
+
+
+def test_custom_reducer_and_small_inputs():
+    class FirstColumns:
+        def fit_transform(self, X):
+            return X[:, :3]
+
+    X = np.arange(40, dtype=np.float32).reshape(10, 4)
+    assert reduce(X, reducer=FirstColumns()).shape == (10, 3)
+    assert reduce(X[:2], n_components=5).shape == (2, 5)
+    assert reduce(X[:0]).shape == (0, 5)
