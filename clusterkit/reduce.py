@@ -78,18 +78,21 @@ def reduce(
     import umap
 
     k = max(2, min(n_neighbors, n - 1))
+    # n_jobs=1: a fixed random_state makes UMAP single-threaded anyway; saying so avoids its warning.
+    settings = dict(
+        n_components=n_components,
+        n_neighbors=k,
+        min_dist=min_dist,
+        metric=metric,
+        random_state=random_state,
+        low_memory=True,
+        verbose=False,
+        n_jobs=1,
+    )
     if n > fit_threshold:
         rng = np.random.default_rng(random_state)
         sample = np.sort(rng.choice(n, size=fit_sample, replace=False))
-        model = umap.UMAP(
-            n_components=n_components,
-            n_neighbors=k,
-            min_dist=min_dist,
-            metric=metric,
-            random_state=random_state,
-            low_memory=True,
-            verbose=False,
-        )
+        model = umap.UMAP(**settings)
         model.fit(vectors[sample])
         out = np.empty((n, n_components), dtype=np.float32)
         rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
@@ -101,14 +104,5 @@ def reduce(
     kwargs: dict[str, Any] = {}
     if neighbours is not None and neighbours.indices.shape[1] >= k and n > 4096:
         kwargs["precomputed_knn"] = (neighbours.indices[:, :k], neighbours.distances[:, :k], neighbours.index)
-    model = umap.UMAP(
-        n_components=n_components,
-        n_neighbors=k,
-        min_dist=min_dist,
-        metric=metric,
-        random_state=random_state,
-        low_memory=True,
-        verbose=False,
-        **kwargs,
-    )
+    model = umap.UMAP(**settings, **kwargs)
     return np.asarray(model.fit_transform(vectors), dtype=np.float32)
