@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("embed", help="embed the prompts the store has no vectors for yet")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
     _add_model(p)
-    p.add_argument("--batch-size", type=int, default=64, help="texts per model call (default 64)")
+    p.add_argument("--batch-size", type=int, default=32, help="texts per model call (default 32)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: the backend's choice)")
     p.set_defaults(func=cmd_embed)
 

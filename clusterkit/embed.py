@@ -41,7 +41,7 @@ class SentenceEmbedder:
         model: str | None = None,
         backend: str = DEFAULT_BACKEND,
         *,
-        batch_size: int = 64,
+        batch_size: int = 32,
         threads: int | None = None,
     ) -> None:
         self.spec = resolve_model(model)
@@ -89,7 +89,7 @@ def get_embedder(
     embedder: Embedder | None = None,
     model: str | None = None,
     backend: str = DEFAULT_BACKEND,
-    batch_size: int = 64,
+    batch_size: int = 32,
     threads: int | None = None,
 ) -> Embedder:
     """The embedder to use: the one given (checked against the protocol) or a SentenceEmbedder."""
@@ -119,7 +119,7 @@ def embed_texts(
     model: str | None = None,
     backend: str = DEFAULT_BACKEND,
     embedder: Embedder | None = None,
-    batch_size: int = 64,
+    batch_size: int = 32,
     threads: int | None = None,
 ) -> np.ndarray:
     """Embed ``texts`` (arrays in, arrays out; no store). Rows follow the input order; texts are
@@ -156,7 +156,7 @@ def embed(
     model: str | None = None,
     backend: str = DEFAULT_BACKEND,
     embedder: Embedder | None = None,
-    batch_size: int = 64,
+    batch_size: int = 32,
     chunk_size: int = 2048,
     threads: int | None = None,
     progress: ProgressFn | None = None,

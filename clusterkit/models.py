@@ -28,7 +28,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"
 _DEFAULT_ALIASES = {None, "", "default", "all-MiniLM-L6-v2", DEFAULT_MODEL}
 _OV_INT8 = "openvino/openvino_model_qint8.xml"
-_RECIPE = "r2"  # bump when an export or quantisation recipe changes, so caches are rebuilt
+_RECIPE = "r3"  # bump when an export or quantisation recipe changes, so caches are rebuilt
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,13 @@ def _export(work: Path, backend: str) -> None:
         return
     model = SentenceTransformer(str(work), backend="openvino")
     model.save_pretrained(str(work))
+    xml = "openvino/openvino_model.xml"
     if backend == "openvino-int8":
         _quantize_openvino(model, work)
+        xml = _OV_INT8
+    from .ovmodel import write_manifest
+
+    write_manifest(model, work, xml)
 
 
 def _quantize_openvino(model: Any, work: Path) -> None:
@@ -163,6 +168,10 @@ def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads
     if backend not in BACKENDS:
         raise ModelError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
     try:
+        if backend.startswith("openvino") and spec.local:
+            lean = _lean_openvino(str(_prepared_dir(spec, backend)), threads)
+            if lean is not None:
+                return lean
         from sentence_transformers import SentenceTransformer
 
         if backend == "torch":
@@ -186,6 +195,18 @@ def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads
     except Exception as exc:
         hint = "" if spec.local else " (no network? pass a local model folder with --model PATH)"
         raise ModelError(f"cannot load model {spec.model_id!r} with backend {backend!r}: {exc}{hint}") from exc
+
+
+def _lean_openvino(folder: str, threads: int | None) -> Any:
+    """The lean OpenVINO encoder when the prepared model has a manifest, else ``None``."""
+    import json
+
+    from .ovmodel import MANIFEST, LeanOpenVINOModel
+
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return None
+    return LeanOpenVINOModel(Path(folder), json.loads(path.read_text()), threads)
 
 
 def _cuda() -> bool:

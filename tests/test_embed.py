@@ -170,3 +170,26 @@ def test_unknown_model_and_backend_are_clear_errors(tmp_path):
         SentenceEmbedder(backend="tensorrt").encode(["x"])
     with pytest.raises(ModelError, match="not a sentence-transformers model folder"):
         SentenceEmbedder(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_lean_openvino_encoder_matches_sentence_transformers(quality_texts):
+    import subprocess
+    import sys
+
+    from sentence_transformers import SentenceTransformer
+
+    from clusterkit.models import _OV_INT8, _prepared_dir, resolve_model
+
+    emb = SentenceEmbedder()
+    assert type(emb.st).__name__ == "LeanOpenVINOModel"
+    ours = emb.encode(quality_texts)
+    folder = _prepared_dir(resolve_model(None), "openvino-int8")
+    theirs = SentenceTransformer(str(folder), backend="openvino", model_kwargs={"file_name": _OV_INT8}).encode(
+        quality_texts
+    )
+    assert ((ours * theirs).sum(1)).mean() > 0.999
+    code = ("import sys; from clusterkit.embed import SentenceEmbedder; SentenceEmbedder().encode(['hi']); "
+            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
