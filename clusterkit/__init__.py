@@ -1,10 +1,15 @@
 """clusterkit: find distillation campaigns in LLM API request logs.
 
-Public API (imported lazily, so ``import clusterkit`` stays fast)::
+Public API (imported lazily, so ``import clusterkit`` stays fast). Stage functions that share
+their module's name (``ingest``, ``simulate``, ``embed``, ``reduce``, ``cluster``) are imported
+from that module, so that ``clusterkit.ingest`` is always the module::
 
-    from clusterkit import Store, ingest, simulate
+    from clusterkit import Store, run
+    from clusterkit.ingest import ingest     # functions named like their module live there
     with Store("data/clusterkit.duckdb") as store:
         report = ingest(store, "logs/*.jsonl.gz", text="request", account="account.id")
+        result = run(store)                      # embed -> reduce -> cluster -> describe
+        clusters = store.clusters(result.run_id)
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ _EXPORTS = {
     "Store": "store",
     "StoreInfo": "store",
     "DEFAULT_DB": "store",
-    "ingest": "ingest",
     "IngestReport": "ingest",
     "FieldMap": "mapping",
-    "simulate": "simulate",
     "Simulation": "simulate",
     "extract_prompt": "chat",
+    "embed_texts": "embed",
+    "SentenceEmbedder": "embed",
+    "EmbedReport": "embed",
+    "run": "pipeline",
+    "RunResult": "pipeline",
     "ClusterkitError": "errors",
     "InputError": "errors",
     "MappingError": "errors",
+    "ModelError": "errors",
     "StoreError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]

@@ -51,16 +51,20 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress_bar(console: Any, description: str) -> tuple[Any, Any]:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+def _bar(console: Any, description: str, unit: str = "items") -> tuple[Any, Any]:
+    """A transient rich progress bar and an ``update(done, total)`` callback for it."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
+    amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
+        TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn(), console=console, transient=True
     )
     task = bar.add_task(description, total=None)
 
@@ -112,7 +116,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     console = _console()
     with Store(args.db) as store:
-        bar, update = _progress_bar(console, "ingesting")
+        bar, update = _bar(console, "ingesting", "bytes")
         with bar:
             report = ingest(
                 store,
@@ -122,6 +126,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 time=args.time,
                 id=args.id,
                 meta=args.meta,
+                workers=args.workers,
                 progress=update,
             )
     _print_ingest(console, report)
@@ -139,32 +144,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counting_bar(console: Any, description: str) -> tuple[Any, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
-    task = bar.add_task(description, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, update
-
-
 def cmd_embed(args: argparse.Namespace) -> int:
     from .embed import embed
     from .store import Store
 
     console = _console()
     with Store(args.db) as store:
-        bar, update = _counting_bar(console, "embedding prompts")
+        bar, update = _bar(console, "embedding prompts")
         with bar:
             report = embed(
                 store,
@@ -215,34 +201,39 @@ def _plain(text: str) -> Any:
     return Text(text)
 
 
-def cmd_cluster(args: argparse.Namespace) -> int:
+def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
+    """Run the semantic engine with a progress bar, then print the run and its clusters."""
     from .pipeline import run
+
+    bar, update = _bar(console, "embedding prompts")
+    with bar:
+        result = run(store, stage=lambda s: bar.update(bar.task_ids[0], description=s), embed_progress=update, **params)
+    how = "reused the stored run" if result.reused else "new run"
+    console.print(
+        f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
+        f"{result.noise_share:.0%} noise"
+    )
+    if not result.reused:
+        console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
+    _print_clusters(console, store, result.run_id, limit)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
     from .store import Store
 
-    console = _console()
     with Store(args.db) as store:
-        bar, update = _counting_bar(console, "embedding prompts")
-        with bar:
-            result = run(
-                store,
-                model=args.model,
-                backend=args.backend,
-                n_components=args.n_components,
-                n_neighbors=args.n_neighbors,
-                min_cluster_size=args.min_cluster_size,
-                min_samples=args.min_samples,
-                random_state=args.seed,
-                stage=lambda s: bar.update(bar.task_ids[0], description=s),
-                embed_progress=update,
-            )
-        how = "reused the stored run" if result.reused else "new run"
-        console.print(
-            f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
-            f"{result.noise_share:.0%} noise"
+        _run_engine(
+            _console(),
+            store,
+            args.limit,
+            model=args.model,
+            backend=args.backend,
+            n_components=args.n_components,
+            n_neighbors=args.n_neighbors,
+            min_cluster_size=args.min_cluster_size,
+            min_samples=args.min_samples,
+            random_state=args.seed,
         )
-        if result.timings and not result.reused:
-            console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
-        _print_clusters(console, store, result.run_id, args.limit)
     return 0
 
 
@@ -306,17 +297,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = ingest(store, sample)
         _print_ingest(console, report)
         _print_info(console, store.info())
-        from .pipeline import run
-
-        bar, update = _counting_bar(console, "embedding prompts")
-        with bar:
-            result = run(store, stage=lambda s: bar.update(bar.task_ids[0], description=s), embed_progress=update)
-        how = "reused the stored run" if result.reused else "new run"
-        console.print(
-            f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
-            f"{result.noise_share:.0%} noise"
-        )
-        _print_clusters(console, store, result.run_id, 12)
+        _run_engine(console, store, 12)
     return 0
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,15 @@ class RunResult:
     noise_share: float
     reused: bool
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _stage(timings: dict[str, float], key: str, say: StageFn, message: str) -> Iterator[None]:
+    """Announce a stage and record its wall time under ``key``."""
+    say(message)
+    t0 = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - t0
 
 
 def _fingerprint(model_id: str, hashes: list[str]) -> str:
@@ -110,56 +120,30 @@ def run(
         versions=package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers"),
     )
     try:
-        say("nearest neighbours")
-        t0 = time.perf_counter()
-        neighbours = nearest_neighbours(vectors, k=max(n_neighbors, 10), random_state=random_state)
-        groups = near_duplicate_groups(neighbours, dup_threshold)
-        timings["neighbours"] = time.perf_counter() - t0
-
-        say(f"reducing to {n_components}-D")
-        t0 = time.perf_counter()
-        coords = reduce(
-            vectors,
-            n_components=n_components,
-            n_neighbors=n_neighbors,
-            random_state=random_state,
-            neighbours=neighbours,
-            reducer=reducer,
-        )
-        timings["reduce"] = time.perf_counter() - t0
-
-        say("reducing to 2-D for the map")
-        t0 = time.perf_counter()
-        xy = reduce(
-            vectors,
-            n_components=2,
-            n_neighbors=n_neighbors,
-            min_dist=0.1,
-            random_state=random_state,
-            neighbours=neighbours,
-            reducer=map_reducer,
-        )
-        timings["map"] = time.perf_counter() - t0
-
-        say("clustering")
-        t0 = time.perf_counter()
-        result = cluster(
-            coords, min_cluster_size=min_cluster_size, min_samples=min_samples, dup_groups=groups, clusterer=clusterer
-        )
-        timings["cluster"] = time.perf_counter() - t0
-
-        say("describing clusters")
-        t0 = time.perf_counter()
-        texts = store.prompt_texts(hashes)
-        keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords)
-        reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
-        timings["describe"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        store.write_semantic_run(
-            run_id, hashes, coords, xy, result.labels, result.probabilities, result.dup_groups, keywords, reps
-        )
-        timings["write"] = time.perf_counter() - t0
+        with _stage(timings, "neighbours", say, "nearest neighbours"):
+            neighbours = nearest_neighbours(vectors, k=max(n_neighbors, 10), random_state=random_state)
+            groups = near_duplicate_groups(neighbours, dup_threshold)
+        umap_args = {"n_neighbors": n_neighbors, "random_state": random_state, "neighbours": neighbours}
+        with _stage(timings, "reduce", say, f"reducing to {n_components}-D"):
+            coords = reduce(vectors, n_components=n_components, reducer=reducer, **umap_args)
+        with _stage(timings, "map", say, "reducing to 2-D for the map"):
+            xy = reduce(vectors, n_components=2, min_dist=0.1, reducer=map_reducer, **umap_args)
+        with _stage(timings, "cluster", say, "clustering"):
+            result = cluster(
+                coords,
+                min_cluster_size=min_cluster_size,
+                min_samples=min_samples,
+                dup_groups=groups,
+                clusterer=clusterer,
+            )
+        with _stage(timings, "describe", say, "describing clusters"):
+            texts = store.prompt_texts(hashes)
+            keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords)
+            reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
+        with _stage(timings, "write", say, "writing the run"):
+            store.write_semantic_run(
+                run_id, hashes, coords, xy, result.labels, result.probabilities, result.dup_groups, keywords, reps
+            )
     except BaseException as exc:
         store.finish_run(run_id, status="failed", timings=timings, stats={"error": str(exc)[:500]})
         raise

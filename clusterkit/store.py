@@ -208,6 +208,17 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
 
+    @contextmanager
+    def _registered(self, **tables: Any) -> Iterator[None]:
+        """Arrow tables visible to SQL under the given names for the duration of the block."""
+        for name, table in tables.items():
+            self._con.register(check_identifier(name), table)
+        try:
+            yield
+        finally:
+            for name in tables:
+                self._con.unregister(name)
+
     def _row(self, query: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
         """First row of a query (the result is always read to the end), or ``None``."""
         rows = self._con.execute(query, params).fetchall()
@@ -273,18 +284,12 @@ class Store:
         self._run_file("ingest_stage.sql", {})
 
     def stage_requests(self, table: pa.Table) -> None:
-        self._con.register("_batch", table)
-        try:
+        with self._registered(_batch=table):
             self._con.execute("INSERT INTO _stage_requests SELECT * FROM _batch")
-        finally:
-            self._con.unregister("_batch")
 
     def stage_quarantine(self, table: pa.Table) -> None:
-        self._con.register("_batch", table)
-        try:
+        with self._registered(_batch=table):
             self._con.execute("INSERT INTO _stage_quarantine SELECT * FROM _batch")
-        finally:
-            self._con.unregister("_batch")
 
     def commit_ingest(self, run_id: int) -> IngestCounts:
         """Classify staged rows (new / duplicate / id conflict) and write them in one transaction."""
@@ -360,13 +365,10 @@ class Store:
         keys = pa.table(
             {"prompt_hash": pa.array(list(hashes), pa.string()), "pos": pa.array(range(len(hashes)), pa.int64())}
         )
-        self._con.register("_keys", keys)
-        try:
+        with self._registered(_keys=keys):
             rows = self._con.execute(
                 "SELECT k.pos, p.text FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos"
             ).fetchall()
-        finally:
-            self._con.unregister("_keys")
         if len(rows) != len(hashes):
             raise StoreError(f"{len(hashes) - len(rows)} prompt hash(es) not found in the prompts table")
         return [r[1] for r in rows]
@@ -396,15 +398,12 @@ class Store:
                 "truncated": trunc,
             }
         )
-        self._con.register("_emb", batch)
-        try:
+        with self._registered(_emb=batch):
             self._con.execute(
                 f"INSERT INTO {table} SELECT prompt_hash, vector, n_tokens, truncated, ? FROM _emb "
                 f"WHERE prompt_hash NOT IN (SELECT prompt_hash FROM {table})",
                 [run_id],
             )
-        finally:
-            self._con.unregister("_emb")
 
     def load_embeddings(self, model_id: str) -> tuple[list[str], Any]:
         """All stored vectors of ``model_id``: (prompt hashes sorted, float32 matrix)."""
@@ -473,19 +472,13 @@ class Store:
                 "representatives": pa.array([list(representatives.get(c, [])) for c in ids], pa.list_(pa.string())),
             }
         )
-        self._con.register("_points", points)
-        self._con.register("_desc", desc)
-        try:
-            with self.transaction():
-                self._con.execute("INSERT INTO projections SELECT ?, prompt_hash, x, y, coords FROM _points", [run_id])
-                self._con.execute(
-                    "INSERT INTO cluster_labels SELECT ?, prompt_hash, cluster, probability, dup_group FROM _points",
-                    [run_id],
-                )
-                self._run_file("cluster_stats.sql", {"run_id": run_id})
-        finally:
-            self._con.unregister("_points")
-            self._con.unregister("_desc")
+        with self._registered(_points=points, _desc=desc), self.transaction():
+            self._con.execute("INSERT INTO projections SELECT ?, prompt_hash, x, y, coords FROM _points", [run_id])
+            self._con.execute(
+                "INSERT INTO cluster_labels SELECT ?, prompt_hash, cluster, probability, dup_group FROM _points",
+                [run_id],
+            )
+            self._run_file("cluster_stats.sql", {"run_id": run_id})
 
     def clusters(self, run_id: int) -> pd.DataFrame:
         """One run's cluster descriptions, largest first, with representative prompt texts."""

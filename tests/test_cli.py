@@ -109,3 +109,59 @@ def test_clusters_command_formats(tmp_path, capsys):
     assert out_csv.read_text().startswith("cluster,n_prompts,n_requests,n_accounts")
     assert main(["clusters", "--db", str(db), "--run", "999"]) == 2
     assert "no run 999" in capsys.readouterr().err
+
+
+def test_ingest_flags_reach_the_library(tmp_path, monkeypatch):
+    import clusterkit.ingest as ingest_module
+
+    seen = {}
+
+    def fake_ingest(store, paths, **kwargs):
+        seen.update(kwargs, paths=paths)
+        raise ingest_module.MappingError("stop here")
+
+    monkeypatch.setattr(ingest_module, "ingest", fake_ingest)
+    rc = main(
+        [
+            "ingest",
+            "a.jsonl",
+            "b.csv",
+            "--db",
+            str(tmp_path / "s.duckdb"),
+            "--text",
+            "t",
+            "--account",
+            "u",
+            "--time",
+            "ts",
+            "--id",
+            "rid",
+            "--meta",
+            "x=y",
+            "--workers",
+            "3",
+        ]
+    )
+    assert rc == 2
+    assert seen["paths"] == ["a.jsonl", "b.csv"]
+    assert {k: seen[k] for k in ("text", "account", "time", "id", "meta", "workers")} == {
+        "text": "t",
+        "account": "u",
+        "time": "ts",
+        "id": "rid",
+        "meta": ["x=y"],
+        "workers": 3,
+    }
+
+
+def test_package_api():
+    import types
+
+    import clusterkit
+    import clusterkit.ingest as ingest_module
+    from clusterkit import Store, run
+
+    assert isinstance(ingest_module, types.ModuleType) and callable(ingest_module.ingest)
+    assert callable(run) and Store.__name__ == "Store"
+    for name in clusterkit.__all__:
+        assert getattr(clusterkit, name) is not None

@@ -189,7 +189,9 @@ def test_lean_openvino_encoder_matches_sentence_transformers(quality_texts):
         quality_texts
     )
     assert ((ours * theirs).sum(1)).mean() > 0.999
-    code = ("import sys; from clusterkit.embed import SentenceEmbedder; SentenceEmbedder().encode(['hi']); "
-            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    code = (
+        "import sys; from clusterkit.embed import SentenceEmbedder; SentenceEmbedder().encode(['hi']); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
