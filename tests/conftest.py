@@ -12,6 +12,25 @@ from clusterkit.store import Store
 SHARED_PROMPTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "prompts"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Model exports and quantisations go to a fresh cache per test session, so the suite always
+    exercises preparing them (set CLUSTERKIT_TEST_CACHE to reuse a folder while developing)."""
+    import os
+    import tempfile
+
+    keep = os.environ.get("CLUSTERKIT_TEST_CACHE")
+    os.environ["CLUSTERKIT_CACHE"] = keep or tempfile.mkdtemp(prefix="ck-cache-")
+    config._ck_temp_cache = None if keep else os.environ["CLUSTERKIT_CACHE"]  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    folder = getattr(config, "_ck_temp_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def nested(i: int, account: str = "a1", text: str = "hello", **over: Any) -> dict[str, Any]:
     """One request in the nested request-log format of the issue."""
     rec: dict[str, Any] = {
