@@ -34,8 +34,22 @@ def _from_datetime(d: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+# Request logs of an LLM API cannot predate 1990 or lie past 2100: anything outside is a unit or
+# format mistake, quarantined rather than stored as a nonsense date.
+_MIN_US = 631_152_000 * 1_000_000  # 1990-01-01
+_MAX_US = 4_102_444_800 * 1_000_000  # 2100-01-01
+
+
 def parse_timestamp_us(value: object) -> int:
-    """Parse one timestamp value to UTC epoch microseconds; raise ``ValueError`` if impossible."""
+    """Parse one timestamp value to UTC epoch microseconds; raise ``ValueError`` if impossible
+    or outside 1990..2100."""
+    us = _parse(value)
+    if not _MIN_US <= us < _MAX_US:
+        raise ValueError("outside 1990..2100 (wrong unit or format?)")
+    return us
+
+
+def _parse(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a timestamp")
     if isinstance(value, (int, float)):

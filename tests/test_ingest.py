@@ -337,3 +337,16 @@ def test_parallel_workers_give_the_same_store_as_serial(tmp_path, monkeypatch):
             }
     for name, df in tables[1].items():
         assert df.equals(tables[2][name]), name
+
+
+def test_absurd_times_are_quarantined_not_crashing(tmp_path):
+    recs = [
+        nested(1),
+        nested(2, created_at=1e30),
+        nested(3, created_at="0001-01-01T00:00:00"),
+        nested(4, created_at=-3),
+    ]
+    with Store(":memory:") as s:
+        r = ingest(s, write_jsonl(tmp_path / "t.jsonl", recs), **NESTED_FLAGS)
+        assert (r.ingested, r.quarantine_reasons) == (1, {"unparseable_time": 3})
+        assert "1990..2100" in s.sql("SELECT detail FROM quarantine LIMIT 1")["detail"][0]

@@ -34,7 +34,9 @@ def test_keeps_sub_second_precision():
     assert parse_timestamp_us(1714557600250) == T + 250_000
 
 
-@pytest.mark.parametrize("value", ["last tuesday", "", "2024-13-45", True, {"a": 1}, float("nan")])
+@pytest.mark.parametrize(
+    "value", ["last tuesday", "", "2024-13-45", True, {"a": 1}, float("nan"), 1e30, -5, "0001-01-01", "2999-01-01", 12]
+)
 def test_rejects_garbage(value):
     with pytest.raises(ValueError):
         parse_timestamp_us(value)
