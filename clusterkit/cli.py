@@ -106,6 +106,13 @@ def _print_info(console: Any, info: Any) -> None:
     t.add_row("quarantined", f"{info.quarantined:,}")
     for reason, n in info.quarantine:
         t.add_row(f"  {reason}", f"{n:,}")
+    t.add_row("embeddings", ", ".join(f"{m} ({n:,})" for m, n in info.embeddings) or "-")
+    latest = info.latest_cluster_run
+    if latest:
+        t.add_row(
+            "latest cluster run",
+            f"run {latest['run_id']}: {latest['n_clusters']} clusters, {latest['noise_share']:.0%} noise",
+        )
     t.add_row("runs", ", ".join(f"{k} x{n}" for k, n in info.runs) or "-")
     console.print(t)
 
@@ -377,6 +384,14 @@ def _version() -> str:
     return f"clusterkit {__version__}"
 
 
+_INTERRUPTED = {
+    "ingest": "nothing of this ingest was stored (it is one transaction); run it again",
+    "embed": "every finished chunk of vectors is stored; run it again to resume",
+    "cluster": "finished embeddings are stored; the unfinished run is marked failed; run it again to resume",
+    "demo": "finished steps are stored; run it again to resume",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -385,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clusterkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"clusterkit {args.command}: interrupted; nothing from the unfinished step was kept", file=sys.stderr)
+        kept = _INTERRUPTED.get(args.command, "work committed before the interruption is kept")
+        print(f"clusterkit {args.command}: interrupted; {kept}", file=sys.stderr)
         return 130
 
 

@@ -94,6 +94,8 @@ class StoreInfo:
     top_models: list[tuple[str, int]]
     quarantine: list[tuple[str, int]]
     runs: list[tuple[str, int]]
+    embeddings: list[tuple[str, int]]
+    latest_cluster_run: dict[str, Any] | None
 
     @property
     def quarantined(self) -> int:
@@ -502,6 +504,13 @@ class Store:
         )
 
     # -- summary ---------------------------------------------------------------------------
+    def _latest_cluster_summary(self) -> dict[str, Any] | None:
+        run_id = self.latest_run("cluster")
+        if run_id is None:
+            return None
+        stats = self.run(run_id)["stats"]
+        return {"run_id": run_id, "n_clusters": stats.get("n_clusters"), "noise_share": stats.get("noise_share")}
+
     def info(self, top: int = 5) -> StoreInfo:
         """Counts, time span, accounts, top models, quarantine and runs summary."""
         q = self._con.execute
@@ -530,6 +539,14 @@ class Store:
                 for r, n in q("SELECT reason, count(*) AS n FROM quarantine GROUP BY 1 ORDER BY n DESC, 1").fetchall()
             ],
             runs=[(k, int(n)) for k, n in q("SELECT kind, count(*) FROM runs GROUP BY 1 ORDER BY 1").fetchall()],
+            embeddings=[
+                (
+                    m["model_id"],
+                    int(self._value(f"SELECT count(*) FROM {check_identifier('emb_' + str(m['model_key']))}")),
+                )
+                for m in self.embedding_models()
+            ],
+            latest_cluster_run=self._latest_cluster_summary(),
         )
 
 

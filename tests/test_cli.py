@@ -77,6 +77,9 @@ def test_demo_generates_sample_and_ingests(tmp_path, capsys):
     with Store(db) as s:
         info = s.info()
     assert info.requests > 2000 and info.accounts > 100 and info.quarantined >= 6
+    assert info.embeddings == [("sentence-transformers/all-MiniLM-L6-v2@openvino-int8", info.prompts)]
+    assert info.latest_cluster_run and info.latest_cluster_run["n_clusters"] > 5
+    assert "clusters" in out and "noise" in out
 
 
 class TinyEmbedder:
