@@ -276,6 +276,170 @@ def _write_out(text: str, out: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _score_run(store: Any, run: int | None) -> int:
+    run_id = run or store.latest_run("score")
+    if run_id is None:
+        raise ClusterkitError(f"{store.path}: no score run yet; run `clusterkit score --db {store.path}`")
+    if store.run(run_id)["kind"] != "score":
+        raise ClusterkitError(f"run {run_id} is a {store.run(run_id)['kind']} run, not a score run")
+    return run_id
+
+
+def _print_campaigns(console: Any, store: Any, run_id: int, limit: int = 20) -> None:
+    from rich.table import Table
+
+    df = store.campaigns(run_id)
+    flagged = df[df["flagged"]]
+    t = Table(title=f"campaigns of score run {run_id} ({len(flagged)} flagged of {len(df)} candidate groups)")
+    for col in ("campaign", "score", "accounts", "requests", "active", "capability areas", "signals"):
+        t.add_column(col, overflow="fold")
+    for row in df.head(limit).itertuples():
+        span = f"{row.first_seen:%m-%d %H:%M} .. {row.last_seen:%m-%d %H:%M}" if row.first_seen is not None else "-"
+        name = f"{row.campaign_id}{' (flagged)' if row.flagged else ''}"
+        t.add_row(
+            name,
+            f"{row.score:.2f}",
+            f"{row.n_accounts:,}",
+            f"{row.n_requests:,}",
+            span,
+            _plain(", ".join(list(row.keywords)[:6])),
+            _plain("; ".join(row.signals)),
+        )
+    console.print(t)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .campaigns import DetectParams, score
+    from .store import Store
+
+    console = _console()
+    with Store(args.db) as store:
+        result = score(
+            store,
+            cluster_run_id=args.run,
+            params=DetectParams(flag_threshold=args.threshold),
+            window_hours=args.window_hours,
+        )
+        how = "reused the stored run" if result.reused else "new run"
+        console.print(
+            f"score run {result.run_id} ({how}, from cluster run {result.cluster_run_id}): "
+            f"{result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
+            f"{result.n_campaigns} campaigns"
+        )
+        _print_campaigns(console, store, result.run_id)
+    return 0
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    with Store(args.db, read_only=True) as store:
+        df = store.account_scores(_score_run(store, args.run))
+    if args.flagged:
+        df = df[df["flagged"]]
+    df = df[["account_id", "score", "flagged", "campaign_id", "reasons", "n_requests"]]
+    text = df.to_csv(index=False) if args.format == "csv" else df.to_json(orient="records", force_ascii=False, indent=1)
+    _write_out(text, args.out)
+    return 0
+
+
+def cmd_campaigns(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .store import Store
+
+    with Store(args.db, read_only=True) as store:
+        run_id = _score_run(store, args.run)
+        if args.format == "table":
+            _print_campaigns(_console(), store, run_id, limit=args.limit)
+            return 0
+        df = store.campaigns(run_id).head(args.limit)
+    for col in ("first_seen", "last_seen"):
+        df[col] = df[col].astype(str)
+    for col in ("signals", "keywords", "examples"):
+        df[col] = df[col].map(list)
+    df["evidence"] = df["evidence"].map(orjson.loads)
+    if args.format == "csv":
+        for col in ("signals", "keywords", "examples"):
+            df[col] = df[col].map(" | ".join)
+        df["evidence"] = df["evidence"].map(lambda e: orjson.dumps(e).decode())
+        text = df.to_csv(index=False)
+    else:
+        text = df.to_json(orient="records", force_ascii=False, indent=1)
+    _write_out(text, args.out)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from .evaluate import evaluate, load_truth
+    from .store import Store
+
+    truth = load_truth(args.truth)
+    with Store(args.db, read_only=True) as store:
+        run_id = _score_run(store, args.run)
+        ev = evaluate(store.account_scores(run_id), truth)
+    console = _console()
+    if args.format == "json":
+        import json
+
+        _write_out(json.dumps(ev.as_dict(), indent=1), None)
+        return 0
+    t = Table(title=f"evaluation of score run {run_id} against {args.truth}", show_header=False)
+    t.add_row("average precision", f"{ev.average_precision:.3f}")
+    t.add_row("recall at 1% organic FPR", f"{ev.recall_at_1pct_fpr:.3f}")
+    t.add_row("flagged recall", f"{ev.flagged_recall:.3f}")
+    t.add_row("flagged FPR (organic)", f"{ev.flagged_fpr:.3%}")
+    t.add_row("campaign grouping ARI", f"{ev.ari:.3f}")
+    for g in ev.groups:
+        t.add_row(f"  {g.group}", f"{g.flagged}/{g.accounts} flagged")
+    if ev.missing_scores or ev.unlabelled_scores:
+        t.add_row("accounts without score / without label", f"{ev.missing_scores} / {ev.unlabelled_scores}")
+    console.print(t)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """ingest -> embed -> reduce -> cluster -> score, in one command."""
+    from .campaigns import score
+    from .ingest import ingest
+    from .store import Store
+
+    console = _console()
+    with Store(args.db) as store:
+        bar, update = _bar(console, "ingesting", "bytes")
+        with bar:
+            report = ingest(
+                store,
+                args.logs,
+                text=args.text,
+                account=args.account,
+                time=args.time,
+                id=args.id,
+                meta=args.meta,
+                workers=args.workers,
+                progress=update,
+            )
+        _print_ingest(console, report)
+        _run_engine(
+            console,
+            store,
+            10,
+            model=args.model,
+            backend=args.backend,
+            min_cluster_size=args.min_cluster_size,
+            random_state=args.seed,
+        )
+        result = score(store)
+        console.print(
+            f"score run {result.run_id}: {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
+            f"{result.n_campaigns} campaigns"
+        )
+        _print_campaigns(console, store, result.run_id)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import simulate
 
@@ -305,6 +469,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_ingest(console, report)
         _print_info(console, store.info())
         _run_engine(console, store, 12)
+        from .campaigns import score
+
+        result = score(store)
+        console.print(
+            f"score run {result.run_id}: {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
+            f"{result.n_campaigns} campaigns"
+        )
+        _print_campaigns(console, store, result.run_id)
     return 0
 
 
@@ -371,6 +543,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=1_000_000, help="at most this many clusters")
     p.set_defaults(func=cmd_clusters)
 
+    p = sub.add_parser("score", help="score accounts and group coordinated ones into campaigns")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--run", type=int, default=None, help="cluster run to score (default: the latest)")
+    p.add_argument("--threshold", type=float, default=0.5, help="score at which an account is flagged (0.5)")
+    p.add_argument("--window-hours", type=float, default=6.0, help="co-activity time window (default 6 h)")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("accounts", help="export account scores (account_id,score,flagged,campaign_id,reasons)")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    p.add_argument("--flagged", action="store_true", help="only flagged accounts")
+    p.set_defaults(func=cmd_accounts)
+
+    p = sub.add_parser("campaigns", help="list the campaigns of a score run")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
+    p.add_argument("--limit", type=int, default=1000, help="at most this many campaigns")
+    p.set_defaults(func=cmd_campaigns)
+
+    p = sub.add_parser("evaluate", help="compare account scores with a truth file (account_id,label,group)")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--truth", required=True, help="truth CSV, e.g. from `clusterkit simulate`")
+    p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("run", help="ingest -> embed -> map -> cluster -> score, in one command")
+    p.add_argument("logs", nargs="+", metavar="LOG", help="files, globs or folders")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    p.add_argument("--workers", type=int, default=None, help="ingest parser processes (default: one per CPU)")
+    _add_mapping(p)
+    _add_model(p)
+    p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scaled)")
+    p.add_argument("--seed", type=int, default=42, help="random state (default 42)")
+    p.set_defaults(func=cmd_run)
+
     p = sub.add_parser("demo", help="run the main job on the bundled sample data")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
     p.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sample folder (default {DEFAULT_SAMPLE})")
@@ -389,6 +601,7 @@ _INTERRUPTED = {
     "embed": "every finished chunk of vectors is stored; run it again to resume",
     "cluster": "finished embeddings are stored; the unfinished run is marked failed; run it again to resume",
     "demo": "finished steps are stored; run it again to resume",
+    "run": "finished steps are stored (ingest is all or nothing); run it again to resume",
 }
 
 

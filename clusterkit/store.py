@@ -58,6 +58,16 @@ def _statements(sql: str) -> list[str]:
     return out
 
 
+def _bound(stmt: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``$name`` parameters a statement uses (comments ignored), with their values."""
+    code = "\n".join(line.split("--", 1)[0] for line in stmt.splitlines())
+    names = set(_PARAM.findall(code))
+    missing = names - set(params)
+    if missing:
+        raise StoreError(f"SQL parameter(s) {', '.join(sorted(missing))} not given")
+    return {k: params[k] for k in names} or None
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     folder = resources.files("clusterkit").joinpath("sql", "migrations")
     found = []
@@ -233,8 +243,7 @@ class Store:
 
     def _run_file(self, name: str, params: Mapping[str, Any]) -> None:
         for stmt in _statements(_sql_text(name)):
-            used = {k: params[k] for k in set(_PARAM.findall(stmt))}
-            self._con.execute(stmt, used or None)
+            self._con.execute(stmt, _bound(stmt, params))
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(
@@ -500,6 +509,69 @@ class Store:
             "SELECT l.prompt_hash, p.text, pr.x, pr.y, l.cluster, l.probability, l.dup_group "
             "FROM cluster_labels l JOIN projections pr USING (run_id, prompt_hash) "
             "JOIN prompts p USING (prompt_hash) WHERE l.run_id = ? ORDER BY l.prompt_hash",
+            [run_id],
+        )
+
+    # -- campaign signals ---------------------------------------------------------------------
+    def _query_file(self, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
+        """Run a file's statements; the last one's result as a DataFrame."""
+        stmts = _statements(_sql_text(name))
+        for stmt in stmts[:-1]:
+            self._con.execute(stmt, _bound(stmt, params))
+        return self._con.execute(stmts[-1], _bound(stmts[-1], params)).df()
+
+    def account_signals(self, run_id: int, window_seconds: int = 6 * 3600) -> dict[str, pd.DataFrame]:
+        """Inputs of campaign detection for a cluster run, computed in SQL: per-account signals,
+        (account, cluster, time window) activity cells and (account, prompt) counts."""
+        self.run(run_id)
+        signals = self._query_file("account_signals.sql", {"run_id": run_id})
+        cells = self._query_file("account_cells.sql", {"window": window_seconds})
+        prompts = self._query_file("account_prompts.sql", {})
+        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_infra"):
+            self._con.execute(f"DROP TABLE IF EXISTS {table}")
+        return {"signals": signals, "cells": cells, "prompts": prompts}
+
+    def campaign_context(self, cluster_run_id: int, members: pd.DataFrame) -> pd.DataFrame:
+        """Keywords and example prompts per campaign (``members``: campaign_id, account_id)."""
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)
+        with self._registered(_members=table):
+            return self._query_file("campaign_context.sql", {"run_id": cluster_run_id})
+
+    def write_scores(self, run_id: int, accounts: pd.DataFrame, campaigns: pd.DataFrame) -> None:
+        """Store one score run's account scores and campaigns in one transaction."""
+        import pyarrow as pa
+
+        acc = pa.Table.from_pandas(accounts, preserve_index=False)
+        camp = pa.Table.from_pandas(campaigns, preserve_index=False) if len(campaigns) else None
+        with self._registered(_acc=acc), self.transaction():
+            self._con.execute(
+                "INSERT INTO account_scores SELECT ?, account_id, score, flagged, campaign_id, reasons, n_requests, "
+                "signals::JSON FROM _acc",
+                [run_id],
+            )
+            if camp is not None:
+                with self._registered(_camp=camp):
+                    self._con.execute(
+                        "INSERT INTO campaigns SELECT ?, campaign_id, score, flagged, n_accounts, n_requests, "
+                        "first_seen, last_seen, signals, evidence::JSON, keywords, examples FROM _camp",
+                        [run_id],
+                    )
+
+    def account_scores(self, run_id: int) -> pd.DataFrame:
+        """Accounts of a score run, most suspicious first."""
+        return self.sql(
+            "SELECT account_id, score, flagged, campaign_id, reasons, n_requests, signals FROM account_scores "
+            "WHERE run_id = ? ORDER BY score DESC, account_id",
+            [run_id],
+        )
+
+    def campaigns(self, run_id: int) -> pd.DataFrame:
+        """Campaigns of a score run, highest score first."""
+        return self.sql(
+            "SELECT campaign_id, score, flagged, n_accounts, n_requests, first_seen, last_seen, signals, evidence, "
+            "keywords, examples FROM campaigns WHERE run_id = ? ORDER BY score DESC, campaign_id",
             [run_id],
         )
 

@@ -233,7 +233,7 @@ def test_malformed_csv_and_json_arrays(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_bytes(b"id,account_id,timestamp,prompt\n1,a,2026-01-01,ok\n2,b,2026-01-01\n3,c,2026-01-01,caf\xe9\n")
     arr = tmp_path / "arr.json"
-    arr.write_bytes(orjson.dumps([{"id": "j1", "account_id": "a", "timestamp": 1, "prompt": "p"}, 5]))
+    arr.write_bytes(orjson.dumps([{"id": "j1", "account_id": "a", "timestamp": 1767225600, "prompt": "p"}, 5]))
     with Store(":memory:") as s:
         r = ingest(s, [p, arr])
         assert r.quarantine_reasons == {"malformed_csv": 1, "invalid_utf8": 1, "not_an_object": 1}
