@@ -184,3 +184,18 @@ def test_custom_reducer_and_small_inputs():
     assert reduce(X, reducer=FirstColumns()).shape == (10, 3)
     assert reduce(X[:2], n_components=5).shape == (2, 5)
     assert reduce(X[:0]).shape == (0, 5)
+
+
+@pytest.mark.slow
+def test_large_inputs_fit_on_a_sample_and_transform_the_rest():
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((3, 16)) * 5
+    X = np.vstack([c + rng.standard_normal((150, 16)) for c in centers]).astype(np.float32)
+    out = reduce(X, n_components=2, fit_threshold=200, fit_sample=120, random_state=1)
+    again = reduce(X, n_components=2, fit_threshold=200, fit_sample=120, random_state=1)
+    assert out.shape == (450, 2) and np.isfinite(out).all()
+    assert np.allclose(out, again)  # reproducible, sample included
+    # the three blobs stay apart: each point is nearer its own blob's centre than the others'
+    means = np.stack([out[i * 150 : (i + 1) * 150].mean(axis=0) for i in range(3)])
+    nearest = np.argmin(((out[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == np.repeat(np.arange(3), 150)).mean() > 0.95
