@@ -117,25 +117,44 @@ def _print_info(console: Any, info: Any) -> None:
     console.print(t)
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _ingest_logs(console: Any, store: Any, args: argparse.Namespace) -> Any:
+    """Ingest ``args.logs`` with the mapping flags and a progress bar; return the report."""
     from .ingest import ingest
+
+    bar, update = _bar(console, "ingesting", "bytes")
+    with bar:
+        return ingest(
+            store,
+            args.logs,
+            text=args.text,
+            account=args.account,
+            time=args.time,
+            id=args.id,
+            meta=args.meta,
+            workers=args.workers,
+            progress=update,
+        )
+
+
+def _score_and_print(console: Any, store: Any) -> None:
+    """Score the latest cluster run and print its campaigns."""
+    from .campaigns import score
+
+    result = score(store)
+    how = "reused the stored run" if result.reused else "new run"
+    console.print(
+        f"score run {result.run_id} ({how}): {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
+        f"{result.n_campaigns} campaigns"
+    )
+    _print_campaigns(console, store, result.run_id)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
     from .store import Store
 
     console = _console()
     with Store(args.db) as store:
-        bar, update = _bar(console, "ingesting", "bytes")
-        with bar:
-            report = ingest(
-                store,
-                args.logs,
-                text=args.text,
-                account=args.account,
-                time=args.time,
-                id=args.id,
-                meta=args.meta,
-                workers=args.workers,
-                progress=update,
-            )
+        report = _ingest_logs(console, store, args)
     _print_ingest(console, report)
     if args.strict and report.quarantined:
         console.print(f"[red]--strict: {report.quarantined} row(s) quarantined; see the quarantine table[/red]")
@@ -402,25 +421,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """ingest -> embed -> reduce -> cluster -> score, in one command."""
-    from .campaigns import score
-    from .ingest import ingest
     from .store import Store
 
     console = _console()
     with Store(args.db) as store:
-        bar, update = _bar(console, "ingesting", "bytes")
-        with bar:
-            report = ingest(
-                store,
-                args.logs,
-                text=args.text,
-                account=args.account,
-                time=args.time,
-                id=args.id,
-                meta=args.meta,
-                workers=args.workers,
-                progress=update,
-            )
+        report = _ingest_logs(console, store, args)
         _print_ingest(console, report)
         _run_engine(
             console,
@@ -431,12 +436,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             min_cluster_size=args.min_cluster_size,
             random_state=args.seed,
         )
-        result = score(store)
-        console.print(
-            f"score run {result.run_id}: {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
-            f"{result.n_campaigns} campaigns"
-        )
-        _print_campaigns(console, store, result.run_id)
+        _score_and_print(console, store)
     return 0
 
 
@@ -469,14 +469,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_ingest(console, report)
         _print_info(console, store.info())
         _run_engine(console, store, 12)
-        from .campaigns import score
-
-        result = score(store)
-        console.print(
-            f"score run {result.run_id}: {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
-            f"{result.n_campaigns} campaigns"
-        )
-        _print_campaigns(console, store, result.run_id)
+        _score_and_print(console, store)
     return 0
 
 
