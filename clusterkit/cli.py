@@ -37,6 +37,10 @@ def _add_mapping(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+
+
 def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
@@ -483,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="load request logs (JSONL[.gz], JSON, CSV, Parquet) into the store")
     p.add_argument("logs", nargs="+", metavar="LOG", help="files, globs or folders")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--strict", action="store_true", help="exit with status 3 if any row is quarantined")
     p.add_argument(
         "--workers",
@@ -495,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("info", help="what the store holds")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("simulate", help="write a labelled simulated log (requests.jsonl + truth.csv)")
@@ -506,14 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("embed", help="embed the prompts the store has no vectors for yet")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     _add_model(p)
     p.add_argument("--batch-size", type=int, default=32, help="texts per model call (default 32)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: the backend's choice)")
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("cluster", help="embed, map (UMAP), cluster (HDBSCAN) and describe all prompts")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     _add_model(p)
     p.add_argument("--n-components", type=int, default=5, help="UMAP dimensions for clustering (default 5)")
     p.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbours (default 15)")
@@ -529,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("clusters", help="list the clusters of a run with keywords and examples")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--run", type=int, default=None, help="run id (default: the latest cluster run)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
@@ -537,14 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_clusters)
 
     p = sub.add_parser("score", help="score accounts and group coordinated ones into campaigns")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--run", type=int, default=None, help="cluster run to score (default: the latest)")
     p.add_argument("--threshold", type=float, default=0.5, help="score at which an account is flagged (0.5)")
     p.add_argument("--window-hours", type=float, default=6.0, help="co-activity time window (default 6 h)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("accounts", help="export account scores (account_id,score,flagged,campaign_id,reasons)")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--out", help="write to this file instead of standard output")
@@ -552,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_accounts)
 
     p = sub.add_parser("campaigns", help="list the campaigns of a score run")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
@@ -560,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_campaigns)
 
     p = sub.add_parser("evaluate", help="compare account scores with a truth file (account_id,label,group)")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--truth", required=True, help="truth CSV, e.g. from `clusterkit simulate`")
     p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
     p.add_argument("--format", choices=["table", "json"], default="table")
@@ -568,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="ingest -> embed -> map -> cluster -> score, in one command")
     p.add_argument("logs", nargs="+", metavar="LOG", help="files, globs or folders")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--workers", type=int, default=None, help="ingest parser processes (default: one per CPU)")
     _add_mapping(p)
     _add_model(p)
@@ -577,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run the main job on the bundled sample data")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
+    _add_db(p)
     p.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sample folder (default {DEFAULT_SAMPLE})")
     p.set_defaults(func=cmd_demo)
     return parser
