@@ -27,7 +27,6 @@ class DetectParams:
     min_campaign_accounts: int = 3
     flag_threshold: float = 0.5
     min_span_hours: float = 12.0
-    popular_prompt_accounts: int = 3
     seed: int = 42
 
 

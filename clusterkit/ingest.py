@@ -12,7 +12,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,6 @@ class IngestReport:
     new_prompts: int
     new_system_prompts: int
     seconds: float
-    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def quarantined(self) -> int:

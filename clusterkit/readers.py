@@ -205,7 +205,7 @@ def _has_surrogates(s: str) -> bool:
     return False
 
 
-def _read_parquet(path: Path, counter: _Counting | None = None) -> Iterator[RawRecord]:
+def _read_parquet(path: Path) -> Iterator[RawRecord]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
