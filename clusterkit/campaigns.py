@@ -351,6 +351,7 @@ def score(
                 }
             )
         store.write_scores(run_id, table, camp)
+        store.write_group_signals(run_id, cluster_run_id)
         t2 = time.perf_counter()
     except BaseException as exc:
         store.finish_run(run_id, status="failed", stats={"error": str(exc)[:500]})

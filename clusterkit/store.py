@@ -559,6 +559,19 @@ class Store:
                         [run_id],
                     )
 
+    def write_group_signals(self, run_id: int, cluster_run_id: int) -> None:
+        """Per-cluster and per-template signals of a score run (after its account scores)."""
+        with self.transaction():
+            self._run_file("group_signals.sql", {"run_id": run_id, "cluster_run": cluster_run_id})
+
+    def group_signals(self, run_id: int, kind: str = "cluster") -> pd.DataFrame:
+        """Signals of every cluster (``kind="cluster"``) or near-duplicate family (``"template"``)."""
+        return self.sql(
+            "SELECT * EXCLUDE (run_id) FROM group_signals WHERE run_id = ? AND kind = ? "
+            "ORDER BY n_requests DESC, group_key",
+            [run_id, kind],
+        )
+
     def account_scores(self, run_id: int) -> pd.DataFrame:
         """Accounts of a score run, most suspicious first."""
         return self.sql(

@@ -159,3 +159,18 @@ def test_detect_on_hand_made_signals():
     flagged = set(det.accounts.loc[det.accounts["flagged"], "account_id"])
     assert flagged == {"a0", "a1", "a2"}
     assert len(det.campaigns) == 1 and det.campaigns["accounts"][0] == 3
+
+
+@pytest.mark.slow
+def test_cluster_and_template_signals_are_stored(scored):
+    db, _, result, _, _ = scored
+    with Store(db) as store:
+        clusters = store.group_signals(result.run_id, "cluster")
+        templates = store.group_signals(result.run_id, "template")
+        n_clusters = store.run(store.run(result.run_id)["parent_run_id"])["stats"]["n_clusters"]
+    assert len(clusters) == n_clusters and len(templates) > 0
+    for df in (clusters, templates):
+        assert df["prompt_diversity"].between(0, 1).all() and df["load_evenness"].between(0, 1).all()
+        assert df["synchrony"].between(0, 1).all() and df["flagged_share"].between(0, 1).all()
+    sweeps = clusters[clusters["pattern"] == "coverage sweep"]
+    assert len(sweeps) >= 1 and sweeps["flagged_share"].mean() >= 0.8
