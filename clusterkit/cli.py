@@ -287,9 +287,17 @@ def cmd_clusters(args: argparse.Namespace) -> int:
             df["representatives"] = df["representatives"].map(" | ".join)
             text = df.to_csv(index=False)
         else:
-            text = df.to_json(orient="records", force_ascii=False, indent=1)
+            text = _records_json(df)
         _write_out(text, args.out)
     return 0
+
+
+def _records_json(df: Any) -> str:
+    """A DataFrame as a JSON array of records (UTF-8 as is, timestamps as ISO strings, NaN as null)."""
+    import orjson
+
+    records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def _write_out(text: str, out: str | None) -> None:
@@ -361,7 +369,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     if args.flagged:
         df = df[df["flagged"]]
     df = df[["account_id", "score", "flagged", "campaign_id", "reasons", "n_requests"]]
-    text = df.to_csv(index=False) if args.format == "csv" else df.to_json(orient="records", force_ascii=False, indent=1)
+    text = df.to_csv(index=False) if args.format == "csv" else _records_json(df)
     _write_out(text, args.out)
     return 0
 
@@ -388,7 +396,7 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
         df["evidence"] = df["evidence"].map(lambda e: orjson.dumps(e).decode())
         text = df.to_csv(index=False)
     else:
-        text = df.to_json(orient="records", force_ascii=False, indent=1)
+        text = _records_json(df)
     _write_out(text, args.out)
     return 0
 
