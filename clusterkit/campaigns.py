@@ -9,12 +9,16 @@ sums of named evidence, so every score comes with its reasons in words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
+
+from .errors import ClusterkitError
+from .lineage import package_versions
 
 __all__ = ["DetectParams", "Detection", "detect"]
 
@@ -149,6 +153,19 @@ _GATES = ("sustained volume per account", "persistent (active over a day or more
 _FIRES = 0.5
 
 
+def _individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list[str]]:
+    """A small score (< 0.5, never a flag on its own) from one account's own behaviour, for ranking."""
+    volume = np.clip(signals["n_req"].to_numpy(float) / (8 * typical), 0, 1)
+    clock = signals["hour_entropy"].to_numpy(float)
+    regular = np.clip(1 - signals["gap_cv"].to_numpy(float) / 1.5, 0, 1) * (signals["n_req"].to_numpy() >= 5)
+    score = 0.4 * (0.4 * volume + 0.3 * clock + 0.3 * regular)
+    reasons = []
+    for v, c, r in zip(volume, clock, regular):
+        words = [w for w, x in (("high volume", v), ("round-the-clock activity", c), ("regular timing", r)) if x >= 0.7]
+        reasons.append("not coordinated with other accounts" + (f"; alone: {', '.join(words)}" if words else ""))
+    return score, reasons
+
+
 def detect(
     signals: pd.DataFrame, cells: pd.DataFrame, prompts: pd.DataFrame, params: DetectParams | None = None
 ) -> Detection:
@@ -223,7 +240,14 @@ def detect(
                 f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) "
                 f"but not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
             )
-    acc["flagged"] = acc["campaign_id"].notna()
+    # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
+    # (their volume is measured against every account, the campaign gates against ordinary ones)
+    alone, alone_reasons = _individual(signals, float(max(signals["n_req"].median(), 1.0)))
+    member = acc["campaign_id"].notna().to_numpy()
+    grouped = acc["group_id"].notna().to_numpy()
+    acc["score"] = np.where(member, acc["score"], np.maximum(acc["score"].to_numpy(float), alone))
+    acc.loc[~grouped, "reasons"] = np.asarray(alone_reasons, dtype=object)[~grouped]
+    acc["flagged"] = pd.Series(member, index=acc.index)
     camp = pd.DataFrame(campaigns)
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -262,29 +286,10 @@ class ScoreResult:
     reused: bool
 
 
-def _individual(signals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """A small score (< 0.5, never a flag on its own) from one account's own behaviour, for ranking."""
-    typical = float(max(signals["n_req"].median(), 1.0))
-    volume = np.clip(signals["n_req"].to_numpy(float) / (8 * typical), 0, 1)
-    clock = signals["hour_entropy"].to_numpy(float)
-    regular = np.clip(1 - signals["gap_cv"].to_numpy(float) / 1.5, 0, 1) * (signals["n_req"].to_numpy() >= 5)
-    score = 0.4 * (0.4 * volume + 0.3 * clock + 0.3 * regular)
-    reasons = []
-    for v, c, r in zip(volume, clock, regular):
-        words = [w for w, x in (("high volume", v), ("round-the-clock activity", c), ("regular timing", r)) if x >= 0.7]
-        reasons.append("not coordinated with other accounts" + (f"; alone: {', '.join(words)}" if words else ""))
-    return score, reasons
-
-
 def score(
     store: Any, *, cluster_run_id: int | None = None, params: DetectParams | None = None, window_hours: float = 6.0
 ) -> ScoreResult:
     """Score every account of a cluster run (default: the latest) and store the campaigns."""
-    from dataclasses import asdict
-
-    from .errors import ClusterkitError
-    from .lineage import package_versions
-
     params = params or DetectParams()
     cluster_run_id = cluster_run_id or store.latest_run("cluster")
     if cluster_run_id is None:
@@ -301,19 +306,12 @@ def score(
         versions=package_versions("networkx", "scipy", "scikit-learn"),
     )
     try:
-        import time
-
         t0 = time.perf_counter()
         inputs = store.account_signals(cluster_run_id, int(window_hours * 3600))
         t1 = time.perf_counter()
         signals = inputs["signals"]
         det = detect(signals, inputs["cells"], inputs["prompts"], params)
-        alone, alone_reasons = _individual(signals)
         acc = det.accounts
-        member = acc["campaign_id"].notna().to_numpy()
-        grouped = acc["group_id"].notna().to_numpy()
-        acc["score"] = np.where(member, acc["score"], np.maximum(acc["score"], alone))
-        acc.loc[~grouped, "reasons"] = np.asarray(alone_reasons, dtype=object)[~grouped]
         table = pd.DataFrame(
             {
                 "account_id": acc["account_id"].astype(str),
@@ -323,8 +321,8 @@ def score(
                 "reasons": acc["reasons"].astype(str),
                 "n_requests": acc["n_req"].astype("int64"),
                 "signals": [
-                    orjson.dumps({k: _plain(row[k]) for k in _ACCOUNT_SIGNALS}).decode()
-                    for _, row in signals.iterrows()
+                    orjson.dumps({k: _plain(v) for k, v in row.items()}).decode()
+                    for row in signals[list(_ACCOUNT_SIGNALS)].to_dict(orient="records")
                 ],
             }
         )

@@ -41,6 +41,13 @@ def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB store (default {DEFAULT_DB})")
 
 
+def _add_export(p: argparse.ArgumentParser, formats: list[str], what: str) -> None:
+    """--run, --format and --out of the commands that list a run's results."""
+    p.add_argument("--run", type=int, default=None, help=f"{what} run (default: the latest)")
+    p.add_argument("--format", choices=formats, default=formats[0])
+    p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
+
+
 def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
@@ -311,8 +318,9 @@ def _score_run(store: Any, run: int | None) -> int:
     run_id = run or store.latest_run("score")
     if run_id is None:
         raise ClusterkitError(f"{store.path}: no score run yet; run `clusterkit score --db {store.path}`")
-    if store.run(run_id)["kind"] != "score":
-        raise ClusterkitError(f"run {run_id} is a {store.run(run_id)['kind']} run, not a score run")
+    kind = store.run(run_id)["kind"]
+    if kind != "score":
+        raise ClusterkitError(f"run {run_id} is a {kind} run, not a score run")
     return run_id
 
 
@@ -542,9 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("clusters", help="list the clusters of a run with keywords and examples")
     _add_db(p)
-    p.add_argument("--run", type=int, default=None, help="run id (default: the latest cluster run)")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
+    _add_export(p, ["table", "csv", "json"], "cluster")
     p.add_argument("--limit", type=int, default=1_000_000, help="at most this many clusters")
     p.set_defaults(func=cmd_clusters)
 
@@ -557,17 +563,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("accounts", help="export account scores (account_id,score,flagged,campaign_id,reasons)")
     _add_db(p)
-    p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--out", help="write to this file instead of standard output")
+    _add_export(p, ["csv", "json"], "score")
     p.add_argument("--flagged", action="store_true", help="only flagged accounts")
     p.set_defaults(func=cmd_accounts)
 
     p = sub.add_parser("campaigns", help="list the campaigns of a score run")
     _add_db(p)
-    p.add_argument("--run", type=int, default=None, help="score run (default: the latest)")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
+    _add_export(p, ["table", "csv", "json"], "score")
     p.add_argument("--limit", type=int, default=1000, help="at most this many campaigns")
     p.set_defaults(func=cmd_campaigns)
 

@@ -144,18 +144,12 @@ def parse_json_line(n: int, line: bytes) -> RawRecord:
     return RawRecord(n, obj=obj)
 
 
-def _read_jsonl(f: BinaryIO) -> Iterator[RawRecord]:
-    for n, line in enumerate(f, 1):
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield parse_json_line(n, line)
-
-
-def _read_json(f: BinaryIO) -> Iterator[RawRecord]:
+def _is_json_array(f: BinaryIO) -> bool:
     head = f.peek(64)[:64] if hasattr(f, "peek") else b""
-    if head.lstrip()[:1] != b"[":
-        yield from _read_jsonl(f)
-        return
+    return head.lstrip()[:1] == b"["
+
+
+def _read_json_array(f: BinaryIO) -> Iterator[RawRecord]:
     data = f.read()
     try:
         arr = orjson.loads(data)
@@ -249,11 +243,12 @@ class RecordStream:
             f, self._counter = _open_binary(self.path, self.gz)
             self._file = f
             with f:
-                if self.format == "jsonl":
+                if self.format == "csv":
+                    yield from _read_csv(f)
+                elif self.format == "json" and _is_json_array(f):
+                    yield from _read_json_array(f)
+                else:  # JSON lines, also in a .json file that holds no array
                     yield from self._jsonl(f)
-                else:
-                    reader = {"json": _read_json, "csv": _read_csv}[self.format]
-                    yield from reader(f)
         except (OSError, EOFError) as exc:
             raise InputError(f"{self.path}: cannot read: {exc}") from exc
         finally:
