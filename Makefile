@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PIP_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean browser lab
 
 venv: $(STAMP)
 
@@ -23,8 +23,18 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
-	$(BIN)/python -m pytest
+# The report is tested in a real headless Chromium: Debian's package, installed when missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || (echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1)
+
+test: lint browser
+	CLUSTERKIT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+# JupyterLab for the notebooks in notebooks/
+lab: $(STAMP)
+	$(BIN)/python -m pip install $(PIP_ARGS) -c constraints.txt -e ".[dev,lab]"
+	$(BIN)/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) data/clusterkit.duckdb data/sample
+	rm -rf $(VENV) data/clusterkit.duckdb data/sample data/report.html

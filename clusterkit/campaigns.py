@@ -31,6 +31,8 @@ class DetectParams:
     min_campaign_accounts: int = 3
     flag_threshold: float = 0.5
     min_span_hours: float = 12.0
+    #: binomial p-value below which an account's traffic counts as enriched next to flagged campaigns
+    enrich_p: float = 1e-6
     seed: int = 42
 
 
@@ -41,52 +43,86 @@ class Detection:
     accounts: pd.DataFrame
     campaigns: pd.DataFrame
     edges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the input signals plus those computed during detection (``near_lift``)
+    signals: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _index(signals: pd.DataFrame) -> dict[str, int]:
     return {a: i for i, a in enumerate(signals["account_id"])}
 
 
-def _coactivity(cells: pd.DataFrame, idx: dict[str, int]) -> Any:
-    """Cosine similarity of accounts over (cluster, time window) cells, rare cells weighing more."""
+def _profiles(keys: pd.Series, accounts: pd.Series, weights: np.ndarray, idx: dict[str, int]) -> Any:
+    """Row-normalised account x key matrix (idf-weighted: keys few accounts share weigh more)."""
     from scipy.sparse import csr_matrix, diags
 
-    if cells.empty:
-        return csr_matrix((len(idx), len(idx)))
-    keys = cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64)
     codes, uniq = pd.factorize(keys)
-    rows = cells["account_id"].map(idx).to_numpy()
-    a = csr_matrix((np.ones(len(cells)), (rows, codes)), shape=(len(idx), len(uniq)))
-    per_cell = np.asarray((a > 0).sum(axis=0)).ravel()
-    idf = np.log1p(len(idx) / np.maximum(per_cell, 1))
-    aw = a @ diags(idf)
-    gram = (aw @ aw.T).tocsr()
-    norms = np.sqrt(np.maximum(gram.diagonal(), 1e-12))
-    inv = diags(1 / norms)
-    sim = (inv @ gram @ inv).tocoo()
-    keep = sim.row < sim.col
-    return sim.row[keep], sim.col[keep], sim.data[keep]
+    m = csr_matrix((weights, (accounts.map(idx).to_numpy(), codes)), shape=(len(idx), len(uniq)))
+    per_key = np.asarray((m > 0).sum(axis=0)).ravel()
+    m = (m @ diags(np.log1p(len(idx) / np.maximum(per_key, 1)))).tocsr()
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    return (diags(1 / np.maximum(norms, 1e-12)) @ m).tocsr()
 
 
-# (column, peer-count column, strength of a shared value, largest share of accounts for "rare")
+def _pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_000) -> np.ndarray:
+    """Cosine of rows of a row-normalised sparse matrix, for the given pairs only."""
+    out = np.empty(len(rows))
+    for i in range(0, len(rows), chunk):
+        r, c = rows[i : i + chunk], cols[i : i + chunk]
+        out[i : i + chunk] = np.asarray(m[r].multiply(m[c]).sum(axis=1)).ravel()
+    return out
+
+
+def _coordination(cells: pd.DataFrame, idx: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of accounts active in the same semantic cluster in the same time window, and how
+    coordinated they are: (same regions: cosine of cluster profiles) x (same times: cosine of
+    activity over windows) x (confidence: accounts with few requests match by chance)."""
+    if cells.empty:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([])
+    cell = _profiles(
+        cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64),
+        cells["account_id"],
+        np.ones(len(cells)),
+        idx,
+    )
+    gram = (cell @ cell.T).tocoo()
+    keep = gram.row < gram.col
+    rows, cols = gram.row[keep].astype(np.int64), gram.col[keep].astype(np.int64)
+    by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
+    by_window = cells.groupby(["account_id", "window"], sort=False)["n"].sum().reset_index()
+    regions = _profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
+    times = _profiles(by_window["window"], by_window["account_id"], np.sqrt(by_window["n"].to_numpy(float)), idx)
+    volume = np.zeros(len(idx))
+    np.add.at(volume, cells["account_id"].map(idx).to_numpy(), cells["n"].to_numpy(float))
+    fewer = np.minimum(volume[rows], volume[cols])
+    weight = _pair_cosine(regions, rows, cols) * _pair_cosine(times, rows, cols) * fewer / (fewer + 5)
+    return rows, cols, weight
+
+
+# (kind, strength of a shared value, largest share of accounts for a value to count as rare)
 _INFRA = (
-    ("ip_prefix", "ip_peers", 0.6, 0.05),
-    ("user_agent", "ua_peers", 0.4, 0.10),
-    ("org_id", "org_peers", 0.8, 0.05),
-    ("system_hash", "sys_peers", 0.6, 0.20),
+    ("ip_prefix", 0.6, 0.05),
+    ("user_agent", 0.4, 0.10),
+    ("org_id", 0.8, 0.05),
+    ("system_hash", 0.6, 0.20),
 )
 
 
-def _infra_match(signals: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """0..1 per pair: 1 - prod(1 - strength) over the rare values the two accounts share
-    (an IP prefix, a client, an organisation, a system prompt)."""
-    n = len(signals)
+def _infra_match(infra: pd.DataFrame, idx: dict[str, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine of
+    the two accounts' use of rare values of that kind (IP prefixes, clients, organisation,
+    system prompt); values many accounts share (a popular browser) do not count."""
     miss = np.ones(len(rows))
-    for col, peers, strength, rare in _INFRA:
-        values = signals[col].to_numpy()
-        share = (signals[peers].to_numpy() + 1) / max(n, 1)
-        same = (values[rows] == values[cols]) & pd.notna(values[rows]) & (share[rows] <= rare)
-        miss *= 1 - strength * same
+    for kind, strength, rare in _INFRA:
+        used = infra[infra["kind"] == kind]
+        if used.empty:
+            continue
+        peers = used.groupby("value")["account_id"].transform("nunique")
+        used = used[peers <= max(10, rare * len(idx))]
+        if used.empty:
+            continue
+        m = _profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
+        miss *= 1 - strength * np.clip(_pair_cosine(m, rows, cols), 0, 1)
     return 1 - miss
 
 
@@ -105,12 +141,59 @@ def _communities(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
     return labels
 
 
+def _components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Connected components of a graph's edges; -1 for nodes without an edge."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, comp = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[rows] = linked[cols] = True
+    return np.where(linked, comp, -1)
+
+
 def _entropy(counts: np.ndarray) -> float:
     counts = counts[counts > 0]
     if len(counts) < 2:
         return 0.0
     p = counts / counts.sum()
     return float(-(p * np.log(p)).sum() / np.log(len(counts)))
+
+
+NEAR = "works next to a flagged campaign's prompts"
+AUTOMATION = "machine or network evidence"
+
+# Weights of the named evidences (they sum to 1). Low-weight prompt hints: keyword lists only help.
+_WEIGHTS = {
+    "sustained volume per account": 0.15,
+    "coverage sweep (accounts send disjoint prompts)": 0.22,
+    "even load across accounts": 0.10,
+    "persistent (active over a day or more)": 0.10,
+    "round-the-clock timing": 0.08,
+    "scripted regular timing": 0.08,
+    "shared client or infrastructure": 0.08,
+    NEAR: 0.10,
+    "pivot to a new model within a day of release": 0.03,
+    "templated prompts": 0.02,
+    "reasoning elicitation (chain of thought)": 0.02,
+    "grader / rubric prompts": 0.02,
+}
+# A campaign runs over time and at volume: a one-off burst (an evaluation) or a handful of
+# requests cannot be one, whatever else it looks like; and a group of busy people who talk about
+# the same things at the same hours is not one either unless something machine-like or a link to a
+# known campaign shows. These evidences gate the score (multiplied in as square roots).
+_MACHINE = (
+    "round-the-clock timing",
+    "scripted regular timing",
+    "shared client or infrastructure",
+    NEAR,
+    "pivot to a new model within a day of release",
+    "templated prompts",
+    "reasoning elicitation (chain of thought)",
+    "grader / rubric prompts",
+)
+_GATES = ("sustained volume per account", "persistent (active over a day or more)", AUTOMATION)
+_FIRES = 0.5
 
 
 def _campaign_evidence(
@@ -121,36 +204,30 @@ def _campaign_evidence(
     per_prompt = mine.groupby("prompt_hash")["account_id"].nunique()
     disjoint = float((mine["prompt_hash"].map(per_prompt) == 1).mean()) if len(mine) else 0.0
     span = (members["last_ts"].max() - members["first_ts"].min()).total_seconds() / 3600
-    return {
+    pivot = members["pivot_hours"].to_numpy(dtype=float) if "pivot_hours" in members else np.array([np.nan])
+    near = members["near_lift"].to_numpy(dtype=float) if "near_lift" in members else np.array([np.nan])
+    evidence = {
         "sustained volume per account": float(np.clip(members["n_req"].median() / (4 * typical_volume), 0, 1)),
         "coverage sweep (accounts send disjoint prompts)": disjoint * (1 - float(members["popular_share"].mean())),
         "even load across accounts": _entropy(members["n_req"].to_numpy(dtype=float)),
         "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
-        "round-the-clock timing": float(members["hour_entropy"].mean()),
+        # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
+        "round-the-clock timing": float(np.clip((members["hour_entropy"].mean() - 0.85) / 0.13, 0, 1)),
         "scripted regular timing": float(np.clip(1 - members["gap_cv"].median() / 1.5, 0, 1)),
         "shared client or infrastructure": pair_infra,
+        NEAR: float(np.clip((np.nan_to_num(near, nan=1.0).mean() - 1) / 1.5, 0, 1)),
+        "pivot to a new model within a day of release": float(np.mean(np.nan_to_num(pivot, nan=1e9) <= 24)),
         "templated prompts": float(members["template_share"].mean()),
         "reasoning elicitation (chain of thought)": float(members["cot_share"].mean()),
         "grader / rubric prompts": float(members["grader_share"].mean()),
     }
+    evidence[AUTOMATION] = max(evidence[name] for name in _MACHINE)
+    return evidence
 
 
-_WEIGHTS = {
-    "sustained volume per account": 0.15,
-    "coverage sweep (accounts send disjoint prompts)": 0.25,
-    "even load across accounts": 0.10,
-    "persistent (active over a day or more)": 0.10,
-    "round-the-clock timing": 0.10,
-    "scripted regular timing": 0.10,
-    "shared client or infrastructure": 0.10,
-    "templated prompts": 0.04,
-    "reasoning elicitation (chain of thought)": 0.03,
-    "grader / rubric prompts": 0.03,
-}
-# A campaign runs over time and at volume: a one-off burst (an evaluation) or a handful of
-# requests cannot be one, whatever else it looks like. These evidences gate the score.
-_GATES = ("sustained volume per account", "persistent (active over a day or more)")
-_FIRES = 0.5
+def _score(evidence: dict[str, float]) -> float:
+    score = sum(_WEIGHTS[name] * evidence[name] for name in _WEIGHTS)
+    return float(min(1.0, score * np.prod([np.sqrt(evidence[g]) for g in _GATES])))
 
 
 def _individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list[str]]:
@@ -158,35 +235,77 @@ def _individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list
     volume = np.clip(signals["n_req"].to_numpy(float) / (8 * typical), 0, 1)
     clock = signals["hour_entropy"].to_numpy(float)
     regular = np.clip(1 - signals["gap_cv"].to_numpy(float) / 1.5, 0, 1) * (signals["n_req"].to_numpy() >= 5)
-    score = 0.4 * (0.4 * volume + 0.3 * clock + 0.3 * regular)
+    near = np.clip((signals["near_lift"].fillna(1).to_numpy(float) - 1) / 1.5, 0, 1) if "near_lift" in signals else 0
+    score = 0.4 * (0.3 * volume + 0.2 * clock + 0.2 * regular + 0.3 * near)
     reasons = []
-    for v, c, r in zip(volume, clock, regular):
-        words = [w for w, x in (("high volume", v), ("round-the-clock activity", c), ("regular timing", r)) if x >= 0.7]
+    for v, c, r, x in zip(volume, clock, regular, np.broadcast_to(near, volume.shape)):
+        words = [
+            w
+            for w, value in (
+                ("high volume", v),
+                ("round-the-clock activity", c),
+                ("regular timing", r),
+                ("prompts next to a flagged campaign's", x),
+            )
+            if value >= 0.7
+        ]
         reasons.append("not coordinated with other accounts" + (f"; alone: {', '.join(words)}" if words else ""))
     return score, reasons
 
 
+def _near_lift(
+    prompts: pd.DataFrame, neighbours: tuple[np.ndarray, np.ndarray], core: np.ndarray, min_p: float
+) -> tuple[pd.Series, pd.Series]:
+    """Per account outside the flagged campaigns: how much more of its traffic lies next to the
+    campaigns' prompts (most of a prompt's nearest neighbours sent by flagged accounts) than the
+    traffic of all such accounts does (lift), and whether that excess is significant (binomial
+    test at ``min_p``): resellers mix campaign slices into ordinary-looking traffic."""
+    from scipy.stats import binom
+
+    hashes, ind = neighbours
+    flagged_hashes = prompts.loc[prompts["account_id"].isin(core), "prompt_hash"].unique()
+    is_flagged = np.isin(hashes, flagged_hashes)
+    near = pd.Series(is_flagged[ind].mean(axis=1) >= 0.5, index=hashes)
+    rest = prompts[~prompts["account_id"].isin(core)]
+    hit = rest["prompt_hash"].map(near).fillna(False).to_numpy(bool) * rest["n"].to_numpy()
+    k = pd.Series(hit).groupby(rest["account_id"].to_numpy()).sum()
+    n = rest.groupby("account_id")["n"].sum().reindex(k.index)
+    base = max(float(k.sum() / max(n.sum(), 1)), 1e-6)
+    lift = (k / n) / base
+    enriched = pd.Series(binom.sf(k.to_numpy() - 1, n.to_numpy(), base) <= min_p, index=k.index)
+    return lift, enriched
+
+
 def detect(
-    signals: pd.DataFrame, cells: pd.DataFrame, prompts: pd.DataFrame, params: DetectParams | None = None
+    signals: pd.DataFrame,
+    cells: pd.DataFrame,
+    prompts: pd.DataFrame,
+    *,
+    infra_used: pd.DataFrame | None = None,
+    neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+    params: DetectParams | None = None,
 ) -> Detection:
-    """Score every account and group coordinated ones into campaigns."""
+    """Score every account and group coordinated ones into campaigns.
+
+    Pass 1 links accounts (same clusters at the same times, shared rare infrastructure), finds
+    communities and scores each for campaign evidence. Pass 2 (when ``neighbours`` — prompt hashes
+    and the row indices of each one's nearest prompts — is given) looks among the remaining
+    accounts for those whose traffic is significantly enriched next to the flagged campaigns'
+    prompts and links them among themselves: low-and-slow resellers that hide behind human timing
+    and cover traffic.
+    """
     params = params or DetectParams()
+    signals = signals.reset_index(drop=True).copy()
     idx = _index(signals)
     n = len(signals)
-    rows, cols, coact = _coactivity(cells, idx) if n > 1 else (np.array([], int), np.array([], int), np.array([]))
-    infra = _infra_match(signals, rows, cols)
+    rows, cols, coact = _coordination(cells, idx)
+    if infra_used is None:
+        infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
+    infra = _infra_match(infra_used, idx, rows, cols)
     weight = 0.7 * coact + 0.3 * infra
     keep = weight >= params.edge_threshold
-    edges = pd.DataFrame(
-        {
-            "a": signals["account_id"].to_numpy()[rows[keep]],
-            "b": signals["account_id"].to_numpy()[cols[keep]],
-            "coactivity": coact[keep],
-            "infra": infra[keep],
-            "weight": weight[keep],
-        }
-    )
-    community = _communities(n, rows[keep], cols[keep], weight[keep], params.seed)
+    rows, cols, coact, infra, weight = rows[keep], cols[keep], coact[keep], infra[keep], weight[keep]
+    community = _communities(n, rows, cols, weight, params.seed)
 
     # What an ordinary account sends: the median over accounts outside every candidate group
     # (campaign accounts must not set the bar they are measured against).
@@ -196,50 +315,66 @@ def detect(
     typical = float(max(baseline.median(), 1.0))
     acc = signals[["account_id", "n_req", "first_ts", "last_ts"]].copy()
     acc["score"] = 0.0
-    acc["flagged"] = False
     acc["campaign_id"] = None
     acc["group_id"] = None
     acc["reasons"] = ""
-    campaigns = []
-    for k in sorted(set(community[community >= 0])):
-        member_idx = np.flatnonzero(community == k)
-        if len(member_idx) < params.min_campaign_accounts:
-            continue
-        members = signals.iloc[member_idx]
-        inside = np.isin(rows[keep], member_idx) & np.isin(cols[keep], member_idx)
-        pair_infra = float(infra[keep][inside].mean()) if inside.any() else 0.0
-        evidence = _campaign_evidence(members, prompts, pair_infra, typical, params)
-        score = float(sum(_WEIGHTS[name] * value for name, value in evidence.items()))
-        score *= float(np.prod([np.sqrt(evidence[g]) for g in _GATES]))
-        fired = [name for name, value in evidence.items() if value >= _FIRES]
-        campaign_id = f"C{len(campaigns) + 1:03d}"
-        campaigns.append(
-            {
-                "campaign_id": campaign_id,
-                "score": score,
-                "accounts": len(member_idx),
-                "requests": int(members["n_req"].sum()),
-                "first_seen": members["first_ts"].min(),
-                "last_seen": members["last_ts"].max(),
-                "signals": fired,
-                "evidence": evidence,
-                "members": members["account_id"].tolist(),
-            }
-        )
-        where = acc.index[member_idx]
-        acc.loc[where, "score"] = score
-        acc.loc[where, "group_id"] = campaign_id
-        if score >= params.flag_threshold:
-            acc.loc[where, "campaign_id"] = campaign_id
-            acc.loc[where, "reasons"] = f"member of campaign {campaign_id} ({len(member_idx)} accounts): " + "; ".join(
-                fired[:4]
+    campaigns: list[dict[str, Any]] = []
+
+    def evaluate(labels: np.ndarray, pass_no: int) -> None:
+        for k in sorted(set(labels[labels >= 0])):
+            member_idx = np.flatnonzero(labels == k)
+            if len(member_idx) < params.min_campaign_accounts:
+                continue
+            members = signals.iloc[member_idx]
+            inside = np.isin(rows, member_idx) & np.isin(cols, member_idx)
+            pair_infra = float(infra[inside].mean()) if inside.any() else 0.0
+            evidence = _campaign_evidence(members, prompts, pair_infra, typical, params)
+            score = _score(evidence)
+            fired = [name for name in _WEIGHTS if evidence[name] >= _FIRES]
+            campaign_id = f"C{len(campaigns) + 1:03d}"
+            campaigns.append(
+                {
+                    "campaign_id": campaign_id,
+                    "score": score,
+                    "accounts": len(member_idx),
+                    "requests": int(members["n_req"].sum()),
+                    "first_seen": members["first_ts"].min(),
+                    "last_seen": members["last_ts"].max(),
+                    "signals": fired,
+                    "evidence": evidence,
+                    "members": members["account_id"].tolist(),
+                    "pass": pass_no,
+                }
             )
-        else:
-            weak = [name for name, value in evidence.items() if value < _FIRES and _WEIGHTS[name] >= 0.1]
-            acc.loc[where, "reasons"] = (
-                f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) "
-                f"but not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
-            )
+            where = acc.index[member_idx]
+            acc.loc[where, "score"] = score
+            acc.loc[where, "group_id"] = campaign_id
+            if score >= params.flag_threshold:
+                acc.loc[where, "campaign_id"] = campaign_id
+                acc.loc[where, "reasons"] = (
+                    f"member of campaign {campaign_id} ({len(member_idx)} accounts): " + "; ".join(fired[:4])
+                )
+            else:
+                weak = [name for name in _GATES if evidence[name] < _FIRES] + [
+                    name for name in _WEIGHTS if evidence[name] < _FIRES and _WEIGHTS[name] >= 0.1
+                ]
+                acc.loc[where, "reasons"] = (
+                    f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) "
+                    f"but not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
+                )
+
+    evaluate(community, 1)
+    core = acc["campaign_id"].notna().to_numpy()
+    if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
+        lift, enriched = _near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
+        signals["near_lift"] = signals["account_id"].map(lift)
+        suspects = signals["account_id"].map(enriched).fillna(False).to_numpy(bool) & ~core
+        both = suspects[rows] & suspects[cols]
+        # the suspects are few and already filtered: any link between two of them joins their groups
+        second = _components(n, rows[both], cols[both])
+        # accounts re-grouped in pass 2 leave their pass-1 group
+        evaluate(np.where(second >= 0, second, -1), 2)
+
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)
     alone, alone_reasons = _individual(signals, float(max(signals["n_req"].median(), 1.0)))
@@ -247,11 +382,20 @@ def detect(
     grouped = acc["group_id"].notna().to_numpy()
     acc["score"] = np.where(member, acc["score"], np.maximum(acc["score"].to_numpy(float), alone))
     acc.loc[~grouped, "reasons"] = np.asarray(alone_reasons, dtype=object)[~grouped]
-    acc["flagged"] = pd.Series(member, index=acc.index)
+    acc["flagged"] = member
+    edges = pd.DataFrame(
+        {
+            "a": signals["account_id"].to_numpy()[rows],
+            "b": signals["account_id"].to_numpy()[cols],
+            "coactivity": coact,
+            "infra": infra,
+            "weight": weight,
+        }
+    )
     camp = pd.DataFrame(campaigns)
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    return Detection(accounts=acc, campaigns=camp, edges=edges)
+    return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals)
 
 
 # -- store-backed orchestration ---------------------------------------------------------------
@@ -271,6 +415,8 @@ _ACCOUNT_SIGNALS = (
     "ip_peers",
     "org_peers",
     "sys_peers",
+    "pivot_hours",
+    "near_lift",
 )
 
 
@@ -309,8 +455,16 @@ def score(
         t0 = time.perf_counter()
         inputs = store.account_signals(cluster_run_id, int(window_hours * 3600))
         t1 = time.perf_counter()
-        signals = inputs["signals"]
-        det = detect(signals, inputs["cells"], inputs["prompts"], params)
+        neighbours = _neighbours(*store.coords(cluster_run_id))
+        det = detect(
+            inputs["signals"],
+            inputs["cells"],
+            inputs["prompts"],
+            infra_used=inputs["infra"],
+            neighbours=neighbours,
+            params=params,
+        )
+        signals = det.signals
         acc = det.accounts
         table = pd.DataFrame(
             {
@@ -322,7 +476,7 @@ def score(
                 "n_requests": acc["n_req"].astype("int64"),
                 "signals": [
                     orjson.dumps({k: _plain(v) for k, v in row.items()}).decode()
-                    for row in signals[list(_ACCOUNT_SIGNALS)].to_dict(orient="records")
+                    for row in signals.reindex(columns=list(_ACCOUNT_SIGNALS)).to_dict(orient="records")
                 ],
             }
         )
@@ -348,7 +502,7 @@ def score(
                     "examples": [list(context.loc[c, "examples"]) for c in camp["campaign_id"]],
                 }
             )
-        store.write_scores(run_id, table, camp)
+        store.write_scores(run_id, table, camp, det.edges)
         store.write_group_signals(run_id, cluster_run_id)
         t2 = time.perf_counter()
     except BaseException as exc:
@@ -361,6 +515,16 @@ def score(
     }
     store.finish_run(run_id, status="ok", timings={"signals": t1 - t0, "detect": t2 - t1}, stats=stats)
     return ScoreResult(run_id, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], False)
+
+
+def _neighbours(hashes: np.ndarray, coords: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Each prompt's ``k`` nearest other prompts in the reduced space (row indices into ``hashes``)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(hashes) <= k:
+        return hashes, np.zeros((len(hashes), 0), dtype=np.int64)
+    _, ind = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)
+    return hashes, ind[:, 1:]
 
 
 def _plain(value: Any) -> Any:

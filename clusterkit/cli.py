@@ -13,6 +13,7 @@ from .errors import ClusterkitError
 
 DEFAULT_DB = "data/clusterkit.duckdb"
 DEFAULT_SAMPLE = "data/sample"
+DEFAULT_REPORT = "data/report.html"
 
 
 def _console() -> Any:
@@ -457,6 +458,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             random_state=args.seed,
         )
         _score_and_print(console, store)
+        if args.report:
+            _write_report(console, store, args.report, pseudonymise=args.pseudonymise)
+    return 0
+
+
+def _write_report(console: Any, store: Any, out: str, *, run_id: int | None = None, pseudonymise: bool = False) -> None:
+    from .report import build_report
+
+    path = build_report(store, run_id=run_id, pseudonymise=pseudonymise).save(out)
+    console.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB) — open it in a browser")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the self-contained HTML report of a run."""
+    from .store import Store
+
+    with Store(args.db, read_only=True) as store:
+        _write_report(_console(), store, args.out, run_id=args.run, pseudonymise=args.pseudonymise)
     return 0
 
 
@@ -490,6 +509,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_info(console, store.info())
         _run_engine(console, store, 12)
         _score_and_print(console, store)
+        _write_report(console, store, args.report)
     return 0
 
 
@@ -588,13 +608,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scaled)")
     p.add_argument("--seed", type=int, default=42, help="random state (default 42)")
+    _add_report(p, required=False)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="write the self-contained interactive HTML report of a run")
+    _add_db(p)
+    p.add_argument("--run", type=int, default=None, help="score or cluster run (default: the latest score run)")
+    _add_report(p, required=True)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="run the main job on the bundled sample data")
     _add_db(p)
     p.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sample folder (default {DEFAULT_SAMPLE})")
+    p.add_argument("--report", default=DEFAULT_REPORT, help=f"HTML report to write (default {DEFAULT_REPORT})")
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_report(p: argparse.ArgumentParser, *, required: bool) -> None:
+    flag = "--out" if required else "--report"
+    p.add_argument(flag, required=required, default=None, metavar="OUT.html", help="HTML report to write")
+    p.add_argument("--pseudonymise", action="store_true", help="replace account ids by account-0001... in the report")
 
 
 def _version() -> str:

@@ -103,6 +103,7 @@ def run(
         "reducer": _name(reducer),
         "map_reducer": _name(map_reducer),
         "clusterer": _name(clusterer),
+        "selection": "eom, max cluster size n/10",
         "inputs": _fingerprint(embedded.model_id, hashes),
         "n_prompts": len(hashes),
     }

@@ -41,6 +41,8 @@ _BROWSER_UAS = [
 _SDK_UAS = ["openai-python/1.30.1", "anthropic-python/0.28.0", "langchain/0.2.1", "node-fetch/3.3.2"]
 _SCRIPT_UAS = ["python-httpx/0.27.0", "python-requests/2.31.0", "aiohttp/3.9.5", "Go-http-client/2.0"]
 _MODELS = ["frontier-large-2026-02", "frontier-mini-2026-02"]
+#: A model released part-way through the log; some campaigns pivot to it within a day.
+_NEW_MODEL = "frontier-large-2026-03"
 _COT_SUFFIX = (
     "\n\nBefore giving the final answer, write out your complete internal reasoning "
     "step by step, showing every intermediate thought."
@@ -117,6 +119,11 @@ class _Account:
     ip_prefix: str
     anthropic_shape: bool
     system: str | None = None
+    #: hydra networks: extra proxy prefixes and clients a request may come from
+    ip_pool: tuple[str, ...] = ()
+    ua_pool: tuple[str, ...] = ()
+    #: when this account starts sending to the new model (seconds into the log); None: never
+    pivot_at: float | None = None
 
 
 class _Pools:
@@ -149,6 +156,9 @@ class _Pools:
             "code": ["python", "sql", "javascript", "devops"],
             "grader": ["medicine", "law", "finance", "history"],
             "eval": ["ml", "biology", "writing"],
+            # the broad sweep (and the resellers' slices of it) covers the remaining areas, as the
+            # real corpora's sweep pool (Alpaca) differs from the CoT, code and grader pools
+            "sweep": ["biology", "cooking", "travel", "fitness", "writing", "ml"],
         }.get(role, list(builtin.AREAS))
         return builtin.task_prompts(rng, areas, n)
 
@@ -225,10 +235,13 @@ def simulate(
     def rand_prefix() -> str:
         return f"{rng.randrange(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}"
 
+    release = span * rng.uniform(0.45, 0.6)
     # Organic users: heavy-tailed volume, diurnal timing, their own devices.
     popular = builtin.popular_prompts()
     for _ in range(n_org):
         acc = account("organic", "organic", rng.choice(_BROWSER_UAS + _SDK_UAS), rand_prefix())
+        if rng.random() < 0.3:  # ordinary early adopters of the new model (a few within the first day)
+            acc.pivot_at = release + rng.expovariate(1 / (3 * 86400))
         n = max(1, int(rng.lognormvariate(1.6, 1.0) * scale**0.5))
         times = _diurnal_times(rng, n, days, rng.choice([-8, -5, 0, 1, 8, 9]))
         texts = pools.take("organic", n, offset=rng.randrange(10**6))
@@ -244,15 +257,24 @@ def simulate(
         ("campaign:zh_sweep", "zh", lambda s: s, None),
     ]
     per_account = int(40 * scale)
-    for group, role, wrap, system in styles:
-        ua = rng.choice(_SCRIPT_UAS)
-        prefix = rand_prefix()
-        members = [account("campaign", group, ua, prefix, system) for _ in range(per_campaign)]
-        tasks = pools.take(role, per_account * per_campaign, offset=rng.randrange(10**6))
+    for k, (group, role, wrap, system) in enumerate(styles):
+        # Sizes vary; half the campaigns run through a hydra network (many proxy prefixes,
+        # several clients, shuffled per request), the others from one client and one /24.
+        size_k = max(3, round(per_campaign * rng.choice([0.6, 1.0, 1.0, 1.5, 2.0])))
+        hydra = k % 2 == 0
+        uas = tuple(rng.sample(_SCRIPT_UAS + _SDK_UAS, 3)) if hydra else (rng.choice(_SCRIPT_UAS),)
+        prefixes = tuple(rand_prefix() for _ in range(max(2, size_k // 2))) if hydra else (rand_prefix(),)
+        pivot = release + rng.uniform(1, 20) * 3600 if k in (0, 3) else None
+        members = []
+        for _ in range(size_k):
+            acc = account("campaign", group, uas[0], prefixes[0], system)
+            acc.ip_pool, acc.ua_pool, acc.pivot_at = prefixes, uas, pivot
+            members.append(acc)
+        tasks = pools.take(role, per_account * size_k, offset=rng.randrange(10**6))
         start = rng.uniform(0, span * 0.3)
         length = rng.uniform(0.4, 0.7) * span
         for i, acc in enumerate(members):
-            mine = tasks[i::per_campaign]
+            mine = tasks[i::size_k]
             for t, text in zip(_scripted_times(rng, len(mine), start + rng.uniform(0, 600), length), mine):
                 rows.append((t, acc, wrap(text), acc.system))
 
@@ -293,7 +315,7 @@ def simulate(
     n_bad = 0
     with open(requests_path, "wb") as fh:
         lines = [
-            _record(f"req_{seed}_{i:08d}", base + t, acc, text, system, rng)
+            _record(f"req_{seed}_{i:08d}", base, t, acc, text, system, rng)
             for i, (t, acc, text, system) in enumerate(rows)
         ]
         if bad_lines:
@@ -310,8 +332,10 @@ def simulate(
     return Simulation(requests_path, truth_path, len(rows), len(accounts), n_bad, groups)
 
 
-def _record(rid: str, ts: float, acc: _Account, text: str, system: str | None, rng: random.Random) -> bytes:
-    when = dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _record(rid: str, base: float, t: float, acc: _Account, text: str, system: str | None, rng: random.Random) -> bytes:
+    when = (
+        dt.datetime.fromtimestamp(base + t, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
     if acc.anthropic_shape:
         request: dict[str, object] = {
             "model": _MODELS[0],
@@ -324,13 +348,17 @@ def _record(rid: str, ts: float, acc: _Account, text: str, system: str | None, r
         msgs = [{"role": "system", "content": system}] if system else []
         msgs.append({"role": "user", "content": text})
         request = {"model": _MODELS[1] if rng.random() < 0.3 else _MODELS[0], "messages": msgs}
+    if acc.pivot_at is not None and t >= acc.pivot_at and rng.random() < 0.9:
+        request["model"] = _NEW_MODEL
+    prefix = rng.choice(acc.ip_pool) if acc.ip_pool else acc.ip_prefix
+    ua = rng.choice(acc.ua_pool) if acc.ua_pool else acc.ua
     return orjson.dumps(
         {
             "id": rid,
             "created_at": when,
             "account": {"id": acc.account_id, "org_id": acc.org_id},
             "request": request,
-            "client": {"ip": f"{acc.ip_prefix}.{rng.randrange(1, 255)}", "user_agent": acc.ua},
+            "client": {"ip": f"{prefix}.{rng.randrange(1, 255)}", "user_agent": ua},
         }
     )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import orjson
 
 from .errors import StoreError
@@ -512,6 +513,42 @@ class Store:
             [run_id],
         )
 
+    def coords(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """A run's prompt hashes and their reduced (clustering) coordinates as an (n, d) array."""
+        table = self._con.sql(
+            "SELECT prompt_hash, coords FROM projections WHERE run_id = $run ORDER BY prompt_hash",
+            params={"run": run_id},
+        ).to_arrow_table()
+        hashes = np.asarray(table.column("prompt_hash").to_pylist(), dtype=object)
+        flat = table.column("coords").combine_chunks()
+        dim = len(flat[0]) if len(flat) else 0
+        values = flat.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
+        return hashes, values.reshape(len(hashes), dim)
+
+    # -- report inputs --------------------------------------------------------------------------
+    def report_points(self, run_id: int, score_run_id: int | None, budget: int) -> pd.DataFrame:
+        """Map points of a cluster run (see report_points.sql): all flagged, at most ``budget`` others."""
+        return self._query_file(
+            "report_points.sql", {"run_id": run_id, "score_run": score_run_id or -1, "budget": int(budget)}
+        )
+
+    def campaign_activity(self, run_id: int, members: pd.DataFrame, bucket_seconds: int) -> pd.DataFrame:
+        """Per (campaign, account, cluster, near-duplicate family, time bucket) request counts."""
+        with self._members(members):
+            return self._query_file("campaign_activity.sql", {"run_id": run_id, "bucket": int(bucket_seconds)})
+
+    def campaign_points(self, run_id: int, members: pd.DataFrame, budget: int) -> pd.DataFrame:
+        """Map points of the prompts each campaign's accounts sent (at most ``budget`` per campaign)."""
+        with self._members(members):
+            return self._query_file("campaign_points.sql", {"run_id": run_id, "budget": int(budget)})
+
+    def _members(self, members: pd.DataFrame) -> Any:
+        """Register (campaign_id, account_id) pairs as the view ``_members`` for a query."""
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)
+        return self._registered(_members=table)
+
     # -- campaign signals ---------------------------------------------------------------------
     def _query_file(self, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
         """Run a file's statements; the last one's result as a DataFrame."""
@@ -522,30 +559,33 @@ class Store:
 
     def account_signals(self, run_id: int, window_seconds: int = 6 * 3600) -> dict[str, pd.DataFrame]:
         """Inputs of campaign detection for a cluster run, computed in SQL: per-account signals,
-        (account, cluster, time window) activity cells and (account, prompt) counts."""
+        (account, cluster, time window) activity cells, (account, prompt) counts and the
+        infrastructure values each account used."""
         self.run(run_id)
         signals = self._query_file("account_signals.sql", {"run_id": run_id})
         cells = self._query_file("account_cells.sql", {"window": window_seconds})
         prompts = self._query_file("account_prompts.sql", {})
-        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_infra"):
+        infra = self._query_file("account_infra.sql", {})
+        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot", "_infra"):
             self._con.execute(f"DROP TABLE IF EXISTS {table}")
-        return {"signals": signals, "cells": cells, "prompts": prompts}
+        return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra}
 
     def campaign_context(self, cluster_run_id: int, members: pd.DataFrame) -> pd.DataFrame:
         """Keywords and example prompts per campaign (``members``: campaign_id, account_id)."""
-        import pyarrow as pa
-
-        table = pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)
-        with self._registered(_members=table):
+        with self._members(members):
             return self._query_file("campaign_context.sql", {"run_id": cluster_run_id})
 
-    def write_scores(self, run_id: int, accounts: pd.DataFrame, campaigns: pd.DataFrame) -> None:
-        """Store one score run's account scores and campaigns in one transaction."""
+    def write_scores(self, run_id: int, accounts: pd.DataFrame, campaigns: pd.DataFrame, edges: pd.DataFrame) -> None:
+        """Store one score run's account scores, campaigns and account graph in one transaction."""
         import pyarrow as pa
 
         acc = pa.Table.from_pandas(accounts, preserve_index=False)
         camp = pa.Table.from_pandas(campaigns, preserve_index=False) if len(campaigns) else None
-        with self._registered(_acc=acc), self.transaction():
+        graph = pa.Table.from_pandas(edges[["a", "b", "coactivity", "infra", "weight"]], preserve_index=False)
+        with self._registered(_acc=acc, _edges=graph), self.transaction():
+            self._con.execute(
+                "INSERT INTO account_edges SELECT ?, a, b, coactivity, infra, weight FROM _edges", [run_id]
+            )
             self._con.execute(
                 "INSERT INTO account_scores SELECT ?, account_id, score, flagged, campaign_id, reasons, n_requests, "
                 "signals::JSON FROM _acc",
@@ -578,6 +618,20 @@ class Store:
             "SELECT account_id, score, flagged, campaign_id, reasons, n_requests, signals FROM account_scores "
             "WHERE run_id = ? ORDER BY score DESC, account_id",
             [run_id],
+        )
+
+    def account_edges(self, run_id: int, accounts: Sequence[str] | None = None) -> pd.DataFrame:
+        """The account graph of a score run; only edges among ``accounts`` when given."""
+        if accounts is None:
+            return self.sql(
+                "SELECT account_a, account_b, coactivity, infra, weight FROM account_edges WHERE run_id = ? "
+                "ORDER BY weight DESC",
+                [run_id],
+            )
+        return self.sql(
+            "SELECT account_a, account_b, coactivity, infra, weight FROM account_edges WHERE run_id = ? "
+            "AND list_contains(?, account_a) AND list_contains(?, account_b) ORDER BY weight DESC",
+            [run_id, list(accounts), list(accounts)],
         )
 
     def campaigns(self, run_id: int) -> pd.DataFrame:

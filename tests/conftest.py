@@ -61,3 +61,55 @@ def shared_prompts() -> Path:
     if not SHARED_PROMPTS.is_dir():
         pytest.skip(f"shared prompt corpora not found at {SHARED_PROMPTS}")
     return SHARED_PROMPTS
+
+
+XSS_ACCOUNT = '<img src=x onerror="window.__xss=1;alert(1)">'
+XSS_PROMPTS = (
+    "<script>window.__xss=2;alert(1)</script> Write a function that reverses a linked list.",
+    '<img src=x onerror="window.__xss=3;alert(1)"> Summarise the causes of the French revolution.',
+    '"><svg onload="window.__xss=4">& explain TCP handshakes </textarea></script>',
+)
+
+
+def _set_text(rec: dict[str, Any], text: str) -> None:
+    msg = rec["request"]["messages"][-1]
+    if isinstance(msg["content"], list):
+        msg["content"] = [{"type": "text", "text": text}]
+    else:
+        msg["content"] = text
+
+
+@pytest.fixture(scope="session")
+def scored_sim(tmp_path_factory):
+    """The tiny simulated log run end to end (`clusterkit run`) into a real DuckDB file, with
+    attacker-style strings planted: one campaign account's id and a few of its prompts are XSS
+    payloads. Returns (db path, simulation, truth DataFrame)."""
+    import pandas as pd
+
+    from clusterkit.cli import main
+    from clusterkit.simulate import simulate
+
+    tmp = tmp_path_factory.mktemp("scored")
+    sim = simulate(tmp / "sim", seed=0)
+    truth = pd.read_csv(sim.truth_path)
+    target = truth.loc[truth["group"] == "campaign:grader", "account_id"].iloc[0]
+    lines = sim.requests_path.read_bytes().splitlines()
+    planted = 0
+    for i, line in enumerate(lines):
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue  # the simulator's deliberately bad lines stay as they are
+        if rec.get("account", {}).get("id") != target:
+            continue
+        rec["account"]["id"] = XSS_ACCOUNT
+        if planted < len(XSS_PROMPTS):
+            _set_text(rec, XSS_PROMPTS[planted])
+            planted += 1
+        lines[i] = orjson.dumps(rec)
+    sim.requests_path.write_bytes(b"\n".join(lines) + b"\n")
+    truth.loc[truth["account_id"] == target, "account_id"] = XSS_ACCOUNT
+    truth.to_csv(sim.truth_path, index=False)
+    db = tmp / "c.duckdb"
+    assert main(["run", str(sim.requests_path), "--db", str(db), "--report", str(tmp / "report.html")]) == 0
+    return db, sim, truth

@@ -4,13 +4,13 @@ grouped; no benign look-alike (heavy app, evaluation team, classroom, popular pr
 import csv
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from clusterkit.campaigns import DetectParams, detect, score
 from clusterkit.cli import main
 from clusterkit.evaluate import evaluate, load_truth
-from clusterkit.simulate import simulate
 from clusterkit.store import Store
 
 CAMPAIGNS = [
@@ -24,18 +24,14 @@ BENIGN = ["benign:heavy_app", "benign:eval_team", "benign:classroom"]
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("campaigns")
-    sim = simulate(tmp / "sim", seed=0)
-    db = tmp / "c.duckdb"
-    # the one-command path: ingest -> embed -> map -> cluster -> score
-    assert main(["run", str(sim.requests_path), "--db", str(db)]) == 0
+def scored(scored_sim):
+    # the one-command path (conftest): ingest -> embed -> map -> cluster -> score -> report
+    db, sim, truth = scored_sim
     with Store(db) as store:
         result = score(store)  # the stored score run, reused
         assert result.reused
         accounts = store.account_scores(result.run_id)
         campaigns = store.campaigns(result.run_id)
-    truth = pd.read_csv(sim.truth_path)
     return db, sim, result, accounts.merge(truth, on="account_id", how="left"), campaigns
 
 
@@ -44,11 +40,12 @@ def scored(tmp_path_factory):
 def test_each_planted_campaign_is_flagged_and_grouped(scored, group):
     _, _, _, accounts, _ = scored
     members = accounts[accounts["group"] == group]
-    assert len(members) == 5
+    assert len(members) >= 3  # campaign sizes vary
     assert members["flagged"].all(), members[["account_id", "score", "reasons"]]
     assert members["campaign_id"].nunique() == 1 and members["campaign_id"].notna().all()
+    # no ordinary or benign account is swept into it (a reseller slice of the same sweep may be)
     others = accounts[(accounts["campaign_id"] == members["campaign_id"].iloc[0]) & (accounts["group"] != group)]
-    assert others.empty, others[["account_id", "group"]]
+    assert (others["label"] == "campaign").all(), others[["account_id", "group"]]
 
 
 @pytest.mark.slow
@@ -67,9 +64,12 @@ def test_scores_reasons_and_campaigns_are_stored(scored):
     flagged = campaigns[campaigns["flagged"]]
     assert len(flagged) == result.n_campaigns == len(CAMPAIGNS)
     for row in flagged.itertuples():
-        assert row.n_accounts == 5 and row.n_requests > 0 and row.first_seen < row.last_seen
+        assert row.n_accounts >= 3 and row.n_requests > 0 and row.first_seen < row.last_seen
         assert len(row.keywords) > 0 and 1 <= len(row.examples) <= 3 and len(row.signals) >= 3
     with Store(db) as store:
+        members = accounts.loc[accounts["flagged"], "account_id"].tolist()
+        edges = store.account_edges(result.run_id, members)
+        assert len(edges) >= len(members) / 2 and edges["weight"].between(0, 1).all()
         again = score(store)
         assert store.run(result.run_id)["parent_run_id"] == store.latest_run("cluster")
     assert again.reused and again.run_id == result.run_id
@@ -100,53 +100,55 @@ def test_cli_exports(scored, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["flagged_fpr"] == 0.0
 
 
-def test_detect_on_hand_made_signals():
-    """Three accounts sweeping one region together at volume, two casual users: only the three."""
+def _account(account_id: str, n_req: int, hours: float, *, scripted: bool) -> dict:
     ts = pd.Timestamp("2026-03-01", tz="UTC")
-    rows = []
-    for i in range(5):
-        sweep = i < 3
-        rows.append(
-            {
-                "account_id": f"a{i}",
-                "n_req": 60 if sweep else 4,
-                "n_prompts": 60 if sweep else 4,
-                "first_ts": ts,
-                "last_ts": ts + pd.Timedelta(hours=48 if sweep else 2),
-                "span_hours": 48.0,
-                "n_clusters": 3,
-                "noise_share": 0.0,
-                "top_cluster_share": 0.4,
-                "unique_share": 1.0,
-                "popular_share": 0.0,
-                "template_share": 0.5,
-                "cot_share": 0.5,
-                "grader_share": 0.0,
-                "hour_entropy": 0.95 if sweep else 0.2,
-                "gap_cv": 0.1 if sweep else 1.5,
-                "gap_median": 60.0,
-                "user_agent": "bot/1" if sweep else f"browser{i}",
-                "ip_prefix": "10.0.0" if sweep else f"10.0.{i}",
-                "org_id": None,
-                "system_hash": None,
-                "ua_peers": 2 if sweep else 0,
-                "ip_peers": 2 if sweep else 0,
-                "org_peers": 0,
-                "sys_peers": 0,
-            }
-        )
-    signals = pd.DataFrame(rows)
+    return {
+        "account_id": account_id,
+        "n_req": n_req,
+        "n_prompts": n_req,
+        "first_ts": ts,
+        "last_ts": ts + pd.Timedelta(hours=hours),
+        "span_hours": hours,
+        "n_clusters": 3,
+        "noise_share": 0.0,
+        "top_cluster_share": 0.4,
+        "unique_share": 1.0,
+        "popular_share": 0.0,
+        "template_share": 0.5 if scripted else 0.0,
+        "cot_share": 0.5 if scripted else 0.0,
+        "grader_share": 0.0,
+        "hour_entropy": 0.98 if scripted else 0.7,
+        "gap_cv": 0.1 if scripted else 2.5,
+        "gap_median": 60.0,
+        "user_agent": None,
+        "ip_prefix": None,
+        "org_id": None,
+        "system_hash": None,
+        "ua_peers": 0,
+        "ip_peers": 0,
+        "org_peers": 0,
+        "sys_peers": 0,
+        "pivot_hours": None,
+    }
+
+
+def _cells(account_id: str, clusters, windows, n: int) -> list[dict]:
+    return [
+        {"account_id": account_id, "cluster": c, "window": w, "n": n, "n_prompts": n} for c in clusters for w in windows
+    ]
+
+
+def test_detect_on_hand_made_signals():
+    """Three accounts sweeping one region together at volume from a shared proxy network, two
+    casual users: only the three, linked through their activity and their rotating prefixes."""
+    signals = pd.DataFrame(
+        [_account(f"a{i}", 60, 48, scripted=True) for i in range(3)]
+        + [_account(f"a{i}", 4, 2, scripted=False) for i in (3, 4)]
+    )
     cells = pd.DataFrame(
-        [
-            {"account_id": f"a{i}", "cluster": c, "window": w, "n": 5, "n_prompts": 5}
-            for i in range(3)
-            for c in range(3)
-            for w in range(8)
-        ]
-        + [
-            {"account_id": "a3", "cluster": 0, "window": 1, "n": 4, "n_prompts": 4},
-            {"account_id": "a4", "cluster": 2, "window": 5, "n": 4, "n_prompts": 4},
-        ]
+        [c for i in range(3) for c in _cells(f"a{i}", range(3), range(8), 5)]
+        + _cells("a3", [0], [1], 4)
+        + _cells("a4", [2], [5], 4)
     )
     prompts = pd.DataFrame(
         [
@@ -155,10 +157,62 @@ def test_detect_on_hand_made_signals():
             for j in range(60 if i < 3 else 4)
         ]
     )
-    det = detect(signals, cells, prompts, DetectParams(min_campaign_accounts=3))
+    infra = pd.DataFrame(
+        [
+            {"account_id": f"a{i}", "kind": "ip_prefix", "value": f"10.0.{p}", "n": 20}
+            for i in range(3)
+            for p in range(3)
+        ]
+        + [{"account_id": f"a{i}", "kind": "ip_prefix", "value": f"10.9.{i}", "n": 4} for i in (3, 4)]
+    )
+    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(min_campaign_accounts=3))
     flagged = set(det.accounts.loc[det.accounts["flagged"], "account_id"])
     assert flagged == {"a0", "a1", "a2"}
     assert len(det.campaigns) == 1 and det.campaigns["accounts"][0] == 3
+    evidence = det.campaigns["evidence"][0]
+    assert evidence["shared client or infrastructure"] > 0.5 and evidence["scripted regular timing"] > 0.5
+    assert set(det.edges[["a", "b"]].to_numpy().ravel()) == {"a0", "a1", "a2"}
+
+
+def test_second_pass_finds_low_and_slow_resellers():
+    """Resellers: human timing, no shared infrastructure, half their traffic next to a flagged
+    campaign's prompts and half cover traffic. Pass 1 must not flag them (nothing machine-like),
+    pass 2 must (their traffic is enriched next to the campaign), and busy ordinary users who talk
+    about the same things at the same hours must stay unflagged."""
+    signals = pd.DataFrame(
+        [_account(f"c{i}", 60, 48, scripted=True) for i in range(3)]
+        + [_account(f"r{i}", 60, 48, scripted=False) for i in range(3)]
+        + [_account(f"u{i}", 60, 48, scripted=False) for i in range(3)]
+        + [_account(f"o{i}", 10, 30, scripted=False) for i in range(40)]
+    )
+    cells = pd.DataFrame(
+        [c for i in range(3) for c in _cells(f"c{i}", range(3), range(8), 5)]
+        + [c for i in range(3) for c in _cells(f"r{i}", range(3, 6), range(0, 8, 2), 5)]
+        + [c for i in range(3) for c in _cells(f"u{i}", range(6, 9), range(1, 8, 2), 5)]
+        + [c for i in range(40) for c in _cells(f"o{i}", [10 + i % 5], [i % 8], 10)]
+    )
+    rows = [{"account_id": f"c{i}", "prompt_hash": f"c{i}-{j}", "n": 1} for i in range(3) for j in range(60)]
+    rows += [{"account_id": f"r{i}", "prompt_hash": f"r{i}-{j}", "n": 1} for i in range(3) for j in range(60)]
+    rows += [{"account_id": f"u{i}", "prompt_hash": f"u{i}-{j}", "n": 1} for i in range(3) for j in range(60)]
+    rows += [{"account_id": f"o{i}", "prompt_hash": f"o{i}-{j}", "n": 1} for i in range(40) for j in range(10)]
+    prompts = pd.DataFrame(rows)
+    hashes = prompts["prompt_hash"].to_numpy()
+    campaign_rows = np.flatnonzero(prompts["account_id"].str.startswith("c").to_numpy())
+    ordinary_rows = np.flatnonzero(prompts["account_id"].str.startswith("o").to_numpy())
+    # a reseller's first 30 prompts sit among the campaign's; everything else among ordinary ones
+    near_campaign = prompts["account_id"].str.startswith("r").to_numpy() & (
+        prompts["prompt_hash"].str.split("-").str[1].astype(int).to_numpy() < 30
+    )
+    ind = np.where(near_campaign[:, None], campaign_rows[:5][None, :], ordinary_rows[:5][None, :])
+    det = detect(signals, cells, prompts, neighbours=(hashes, ind), params=DetectParams(min_campaign_accounts=3))
+    acc = det.accounts.set_index("account_id")
+    assert set(acc.index[acc["flagged"]]) == {"c0", "c1", "c2", "r0", "r1", "r2"}
+    assert acc.loc["r0", "campaign_id"] != acc.loc["c0", "campaign_id"]
+    resellers = det.campaigns[det.campaigns["pass"] == 2].iloc[0]
+    assert "works next to a flagged campaign's prompts" in resellers["signals"]
+    assert not acc.loc[["u0", "u1", "u2"], "flagged"].any()
+    assert "not campaign-like" in acc.loc["u0", "reasons"]
+    assert det.signals.set_index("account_id").loc["r0", "near_lift"] > 2
 
 
 @pytest.mark.slow

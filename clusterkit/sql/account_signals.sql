@@ -1,6 +1,6 @@
 -- Per-account signals of one cluster run ($run_id), all computed here rather than in Python loops.
 CREATE OR REPLACE TEMP TABLE _req AS
-SELECT r.account_id, r.ts, epoch(r.ts) AS t, r.prompt_hash, r.user_agent, r.org_id, r.system_hash,
+SELECT r.account_id, r.ts, epoch(r.ts) AS t, r.prompt_hash, r.model, r.user_agent, r.org_id, r.system_hash,
        CASE WHEN contains(r.ip, ':') THEN array_to_string(string_split(r.ip, ':')[1:3], ':')
             ELSE regexp_extract(r.ip, '^(\d+\.\d+\.\d+)\.\d+$', 1) END AS ip_prefix,
        l.cluster, l.dup_group
@@ -27,6 +27,18 @@ SELECT account_id, t - lag(t) OVER (PARTITION BY account_id ORDER BY t, prompt_h
 CREATE OR REPLACE TEMP TABLE _hours AS
 SELECT account_id, hour(ts) AS h, count(*) AS c FROM _req GROUP BY 1, 2;
 
+-- Models first seen more than a day after the log starts count as released during it; per account,
+-- hours from such a release to the account's first request to it (the fastest, if several).
+CREATE OR REPLACE TEMP TABLE _pivot AS
+WITH released AS (
+    SELECT model, min(t) AS t_release FROM _req WHERE model IS NOT NULL GROUP BY 1
+    HAVING min(t) > (SELECT min(t) FROM _req) + 86400
+)
+SELECT r.account_id, min(first_use - m.t_release) / 3600.0 AS pivot_hours
+FROM (SELECT account_id, model, min(t) AS first_use FROM _req GROUP BY 1, 2) AS r
+JOIN released AS m USING (model)
+GROUP BY 1;
+
 CREATE OR REPLACE TEMP TABLE _infra AS
 WITH modes AS (
     SELECT account_id,
@@ -44,7 +56,7 @@ FROM modes AS m;
 SELECT a.account_id, a.n_req, a.n_prompts, a.first_ts, a.last_ts, a.span_hours, a.n_clusters, a.noise_share,
        a.top_cluster_share, a.unique_share, a.popular_share, a.template_share, a.cot_share, a.grader_share,
        coalesce(h.hour_entropy, 0) AS hour_entropy,
-       coalesce(g.gap_cv, 0) AS gap_cv, coalesce(g.gap_median, 0) AS gap_median,
+       coalesce(g.gap_cv, 0) AS gap_cv, coalesce(g.gap_median, 0) AS gap_median, pv.pivot_hours,
        i.user_agent, i.ip_prefix, i.org_id, i.system_hash,
        CASE WHEN i.user_agent IS NULL THEN 0 ELSE i.ua_accounts - 1 END AS ua_peers,
        CASE WHEN i.ip_prefix IS NULL THEN 0 ELSE i.ip_accounts - 1 END AS ip_peers,
@@ -84,4 +96,5 @@ LEFT JOIN (
     FROM _gaps WHERE gap IS NOT NULL GROUP BY 1 HAVING count(*) >= 3
 ) AS g USING (account_id)
 LEFT JOIN _infra AS i USING (account_id)
+LEFT JOIN _pivot AS pv USING (account_id)
 ORDER BY a.account_id;

@@ -1,0 +1,199 @@
+"""Plotly figures of the report and the notebooks: pure functions from DataFrames to figures.
+
+Every string that comes from the data (prompts, account ids, keywords) is HTML-escaped before it
+reaches plotly, whose labels understand a few HTML tags: a prompt is always shown as text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "account_cluster_heatmap",
+    "account_graph",
+    "account_timeline",
+    "campaign_map",
+    "cluster_map",
+    "hover_text",
+]
+
+_GREY = "rgba(160,160,160,0.35)"
+_LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 40, "r": 20, "t": 50, "b": 40},
+    "hoverlabel": {"align": "left"},
+}
+_MAP_AXES = {"showgrid": False, "zeroline": False, "showticklabels": False, "title": None}
+
+
+def _esc(value: object, limit: int = 120) -> str:
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=True)
+
+
+def hover_text(points: pd.DataFrame, keywords: dict[int, Sequence[str]] | None = None) -> list[str]:
+    """Hover label per map point: prompt snippet, account, first seen, cluster and its keywords."""
+    keywords = keywords or {}
+    out = []
+    for snippet, account, ts, cluster, n_accounts in zip(
+        points["snippet"], points["account_id"], points["first_ts"], points["cluster"], points["n_accounts"]
+    ):
+        words = ", ".join(keywords.get(int(cluster), [])[:5])
+        others = f" (+{int(n_accounts) - 1} more)" if n_accounts and int(n_accounts) > 1 else ""
+        label = "noise" if int(cluster) < 0 else f"cluster {int(cluster)}"
+        out.append(
+            f"{_esc(snippet)}<br>account {_esc(account, 40)}{others}<br>{_esc(pd.Timestamp(ts).strftime('%Y-%m-%d %H:%M'))}"
+            f"<br>{label}{': ' + _esc(words, 80) if words else ''}"
+        )
+    return out
+
+
+def _map_layout(fig: go.Figure, title: str) -> go.Figure:
+    fig.update_layout(title=_esc(title, 200), legend={"itemsizing": "constant"}, height=560, **_LAYOUT)
+    fig.update_xaxes(**_MAP_AXES)
+    fig.update_yaxes(**_MAP_AXES)
+    return fig
+
+
+def cluster_map(
+    points: pd.DataFrame, keywords: dict[int, Sequence[str]] | None = None, *, title: str = "Prompt map"
+) -> go.Figure:
+    """All points coloured by cluster (WebGL), noise in grey; one trace per cluster, largest first."""
+    fig = go.Figure()
+    text = np.asarray(hover_text(points, keywords), dtype=object)
+    clusters = points["cluster"].to_numpy()
+    order = pd.Series(clusters[clusters >= 0]).value_counts().index.tolist()
+    for c in [-1, *order]:
+        mask = clusters == c
+        if not mask.any():
+            continue
+        words = ", ".join((keywords or {}).get(int(c), [])[:3])
+        name = "noise" if c < 0 else f"{c}: {words}" if words else str(c)
+        fig.add_trace(
+            go.Scattergl(
+                x=points["x"].to_numpy(np.float32)[mask],
+                y=points["y"].to_numpy(np.float32)[mask],
+                mode="markers",
+                name=_esc(name, 40),
+                marker={"size": 4, **({"color": _GREY} if c < 0 else {})},
+                text=text[mask],
+                hovertemplate="%{text}<extra></extra>",
+                customdata=points["prompt_hash"].to_numpy()[mask],
+            )
+        )
+    return _map_layout(fig, title)
+
+
+def campaign_map(
+    background: pd.DataFrame,
+    campaign: pd.DataFrame,
+    keywords: dict[int, Sequence[str]] | None = None,
+    *,
+    title: str = "Campaign on the prompt map",
+) -> go.Figure:
+    """All prompts in grey with one campaign's prompts on top, one colour per account."""
+    fig = go.Figure(
+        go.Scattergl(
+            x=background["x"].to_numpy(np.float32),
+            y=background["y"].to_numpy(np.float32),
+            mode="markers",
+            name="all prompts",
+            marker={"size": 3, "color": _GREY},
+            hoverinfo="skip",
+        )
+    )
+    text = np.asarray(hover_text(campaign, keywords), dtype=object)
+    accounts = campaign["account_id"].to_numpy()
+    for account in pd.unique(accounts):
+        mask = accounts == account
+        fig.add_trace(
+            go.Scattergl(
+                x=campaign["x"].to_numpy(np.float32)[mask],
+                y=campaign["y"].to_numpy(np.float32)[mask],
+                mode="markers",
+                name=_esc(account, 40),
+                marker={"size": 6},
+                text=text[mask],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    return _map_layout(fig, title)
+
+
+def account_timeline(activity: pd.DataFrame, *, title: str = "Requests over time per account") -> go.Figure:
+    """Requests per time bucket, one line per account (``activity``: account_id, bucket, n)."""
+    per = activity.groupby(["account_id", "bucket"], as_index=False)["n"].sum()
+    fig = go.Figure()
+    for account, rows in per.groupby("account_id", sort=True):
+        fig.add_trace(
+            go.Scatter(x=rows["bucket"], y=rows["n"], mode="lines", name=_esc(account, 40), line={"width": 1})
+        )
+    fig.update_layout(title=_esc(title, 200), height=340, yaxis_title="requests", **_LAYOUT)
+    return fig
+
+
+def account_cluster_heatmap(
+    activity: pd.DataFrame, keywords: dict[int, Sequence[str]] | None = None, *, title: str = "Accounts × clusters"
+) -> go.Figure:
+    """Share of each account's requests per cluster: even stripes are a coverage sweep."""
+    table = activity[activity["cluster"] >= 0].pivot_table(
+        index="account_id", columns="cluster", values="n", aggfunc="sum", fill_value=0
+    )
+    share = table.div(table.sum(axis=1).replace(0, 1), axis=0)
+    cols = [
+        f"{c}: {_esc(', '.join((keywords or {}).get(int(c), [])[:2]), 30)}" if keywords else str(c)
+        for c in share.columns
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=share.to_numpy(),
+            x=cols,
+            y=[_esc(a, 40) for a in share.index],
+            colorscale="Blues",
+            hovertemplate="account %{y}<br>cluster %{x}<br>share %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=_esc(title, 200), height=max(260, 18 * len(share) + 120), **_LAYOUT)
+    return fig
+
+
+def account_graph(edges: pd.DataFrame, accounts: Sequence[str], *, title: str = "Account graph", seed: int = 0):
+    """The accounts as nodes and their links (co-activity, shared infrastructure) as edges."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(accounts)
+    for a, b, w in zip(edges["account_a"], edges["account_b"], edges["weight"]):
+        g.add_edge(a, b, weight=float(w))
+    pos = nx.spring_layout(g, seed=seed, weight="weight") if len(g) else {}
+    ex, ey = [], []
+    for a, b in g.edges():
+        ex += [pos[a][0], pos[b][0], None]
+        ey += [pos[a][1], pos[b][1], None]
+    nodes = list(g.nodes())
+    fig = go.Figure(
+        [
+            go.Scatter(x=ex, y=ey, mode="lines", line={"width": 1, "color": "#999"}, hoverinfo="skip", name="links"),
+            go.Scatter(
+                x=[pos[n][0] for n in nodes],
+                y=[pos[n][1] for n in nodes],
+                mode="markers",
+                marker={"size": 10, "color": [g.degree(n) for n in nodes], "colorscale": "Viridis"},
+                text=[f"{_esc(n, 40)}<br>{g.degree(n)} links" for n in nodes],
+                hovertemplate="%{text}<extra></extra>",
+                name="accounts",
+            ),
+        ]
+    )
+    fig.update_layout(title=_esc(title, 200), height=380, showlegend=False, **_LAYOUT)
+    fig.update_xaxes(**_MAP_AXES)
+    fig.update_yaxes(**_MAP_AXES)
+    return fig
