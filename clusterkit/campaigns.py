@@ -160,6 +160,9 @@ def _entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum() / np.log(len(counts)))
 
 
+#: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
+RECIPE = "two-pass-v2"
+
 NEAR = "works next to a flagged campaign's prompts"
 AUTOMATION = "machine or network evidence"
 
@@ -440,7 +443,12 @@ def score(
     cluster_run_id = cluster_run_id or store.latest_run("cluster")
     if cluster_run_id is None:
         raise ClusterkitError("no cluster run yet: run `clusterkit cluster` (or `clusterkit run LOG`) first")
-    run_params = {**asdict(params), "window_hours": window_hours, "cluster_run_id": cluster_run_id}
+    run_params = {
+        **asdict(params),
+        "window_hours": window_hours,
+        "cluster_run_id": cluster_run_id,
+        "recipe": RECIPE,
+    }
     found = store.find_run("score", run_params)
     if found is not None:
         stats = store.run(found)["stats"]

@@ -49,7 +49,7 @@ def _add_export(p: argparse.ArgumentParser, formats: list[str], what: str) -> No
     p.add_argument("--out", help="write to this file instead of standard output (csv, json)")
 
 
-def _add_model(p: argparse.ArgumentParser) -> None:
+def _add_model(p: argparse.ArgumentParser, *, gpu: bool = False) -> None:
     p.add_argument(
         "--model",
         default=None,
@@ -58,8 +58,9 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
         default="openvino-int8",
-        choices=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8"],
-        help="inference backend (default openvino-int8: fastest on CPU, checked against torch)",
+        choices=["torch", "onnx", "onnx-int8", "openvino", "openvino-int8", *(["cuml"] if gpu else [])],
+        help="inference backend (default openvino-int8: fastest on CPU, checked against torch)"
+        + ("; cuml: the GPU path (torch on CUDA, cuML UMAP and HDBSCAN)" if gpu else ""),
     )
 
 
@@ -197,6 +198,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 threads=args.threads,
                 progress=update,
+                engine=args.engine,
+                address=args.address,
+                export_dir=args.export_dir,
+                workers=args.workers,
             )
     rate = report.embedded / report.seconds if report.seconds and report.embedded else 0
     console.print(
@@ -550,11 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     p.add_argument("--batch-size", type=int, default=32, help="texts per model call (default 32)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: the backend's choice)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="where to encode (default local)")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+    p.add_argument("--export-dir", default=None, help="folder for the Parquet hand-off (shared storage on a cluster)")
+    p.add_argument("--workers", type=int, default=None, help="Ray workers, one model each (default: CPUs / threads)")
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("cluster", help="embed, map (UMAP), cluster (HDBSCAN) and describe all prompts")
     _add_db(p)
-    _add_model(p)
+    _add_model(p, gpu=True)
     p.add_argument("--n-components", type=int, default=5, help="UMAP dimensions for clustering (default 5)")
     p.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbours (default 15)")
     p.add_argument(
@@ -605,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("--workers", type=int, default=None, help="ingest parser processes (default: one per CPU)")
     _add_mapping(p)
-    _add_model(p)
+    _add_model(p, gpu=True)
     p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scaled)")
     p.add_argument("--seed", type=int, default=42, help="random state (default 42)")
     _add_report(p, required=False)

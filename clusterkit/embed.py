@@ -8,7 +8,7 @@ interrupted run (Ctrl-C, kill) resumes where it stopped and loses at most one ba
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -150,6 +150,25 @@ class EmbedReport:
     seconds: float
 
 
+def _local_batches(
+    store: Any, emb: Embedder, missing: Sequence[str], chunk_size: int, timings: dict[str, float]
+) -> Iterator[tuple[Sequence[str], np.ndarray, Any]]:
+    """The local engine: chunks of prompts read from the store and encoded in this process."""
+    for start in range(0, len(missing), chunk_size):
+        hashes = missing[start : start + chunk_size]
+        t0 = time.perf_counter()
+        texts = store.prompt_texts(hashes)
+        t1 = time.perf_counter()
+        vectors = _check(emb.encode(texts), len(texts), type(emb).__name__)
+        n_tokens = emb.token_lengths(texts) if hasattr(emb, "token_lengths") else None
+        timings["read"] += t1 - t0
+        timings["encode"] += time.perf_counter() - t1
+        yield hashes, vectors, n_tokens
+
+
+ENGINES = ("local", "ray")
+
+
 def embed(
     store: Any,
     *,
@@ -160,11 +179,24 @@ def embed(
     chunk_size: int = 2048,
     threads: int | None = None,
     progress: ProgressFn | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    export_dir: str | None = None,
+    workers: int | None = None,
 ) -> EmbedReport:
     """Embed every prompt in ``store`` that has no vector for this model id yet.
 
     Prompts are taken shortest first in chunks of ``chunk_size``; each chunk is committed on its
-    own, so an interrupted run resumes where it stopped. Returns an :class:`EmbedReport`."""
+    own, so an interrupted run resumes where it stopped. ``engine="ray"`` hands the encoding to a
+    Ray cluster (``address``; default a local instance) through Parquet files in ``export_dir``
+    (see :mod:`clusterkit.ray_engine`); the vectors land in the same cache. Returns an
+    :class:`EmbedReport`."""
+    if engine not in ENGINES:
+        raise ModelError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "ray" and embedder is not None:
+        raise ModelError(
+            "the ray engine loads a sentence-transformers model on each worker; pass model=, not embedder="
+        )
     emb = get_embedder(embedder, model, backend, batch_size, threads)
     model_id = _model_id(emb)
     started = time.perf_counter()
@@ -176,12 +208,13 @@ def embed(
         "batch_size": batch_size,
         "chunk_size": chunk_size,
         "threads": threads,
+        "engine": engine,
     }
     run_id = store.start_run(
         "embed",
         params,
         parent_run_id=store.latest_run("ingest"),
-        versions=package_versions("sentence-transformers", "onnxruntime", "openvino", "torch", "transformers"),
+        versions=package_versions("sentence-transformers", "onnxruntime", "openvino", "torch", "transformers", "ray"),
     )
     embedded = truncated = 0
     timings = {"encode": 0.0, "write": 0.0, "read": 0.0}
@@ -189,24 +222,33 @@ def embed(
         if missing:
             max_tokens = getattr(emb, "max_tokens", None)
             table = None
-            for start in range(0, len(missing), chunk_size):
-                hashes = missing[start : start + chunk_size]
-                t0 = time.perf_counter()
-                texts = store.prompt_texts(hashes)
-                t1 = time.perf_counter()
-                vectors = _check(emb.encode(texts), len(texts), type(emb).__name__)
-                n_tokens = emb.token_lengths(texts) if hasattr(emb, "token_lengths") else None
+            if engine == "ray":
+                from .ray_engine import ray_batches
+
+                batches = ray_batches(
+                    store,
+                    missing,
+                    model=model,
+                    backend=backend,
+                    batch_size=batch_size,
+                    chunk_size=chunk_size,
+                    threads=threads,
+                    address=address,
+                    export_dir=export_dir,
+                    workers=workers,
+                    timings=timings,
+                )
+            else:
+                batches = _local_batches(store, emb, missing, chunk_size, timings)
+            for hashes, vectors, n_tokens in batches:
                 t2 = time.perf_counter()
                 if table is None:
                     table = store.embedding_table(model_id, vectors.shape[1], max_tokens)
                 store.write_embeddings(table, hashes, vectors, n_tokens, max_tokens, run_id)
-                t3 = time.perf_counter()
-                timings["read"] += t1 - t0
-                timings["encode"] += t2 - t1
-                timings["write"] += t3 - t2
+                timings["write"] += time.perf_counter() - t2
                 embedded += len(hashes)
                 if n_tokens is not None and max_tokens:
-                    truncated += int((n_tokens > max_tokens).sum())
+                    truncated += int((np.asarray(n_tokens) > max_tokens).sum())
                 if progress:
                     progress(embedded, len(missing))
     except BaseException as exc:

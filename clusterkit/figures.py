@@ -129,12 +129,25 @@ def campaign_map(
 
 
 def account_timeline(activity: pd.DataFrame, *, title: str = "Requests over time per account") -> go.Figure:
-    """Requests per time bucket, one line per account (``activity``: account_id, bucket, n)."""
+    """Requests per time bucket, one line per account (``activity``: account_id, bucket, n); buckets
+    without requests count as zero, so scripted steady traffic and human bursts both show."""
     per = activity.groupby(["account_id", "bucket"], as_index=False)["n"].sum()
+    buckets = pd.DatetimeIndex(sorted(per["bucket"].unique())) if len(per) else pd.DatetimeIndex([])
+    step = pd.Series(buckets).diff().min() if len(buckets) > 1 else None
+    full = pd.date_range(buckets[0], buckets[-1], freq=step) if step is not None else buckets
+    if len(full) > 5000:  # uneven buckets: keep the observed ones
+        full = buckets
     fig = go.Figure()
     for account, rows in per.groupby("account_id", sort=True):
+        series = rows.set_index("bucket")["n"].reindex(full, fill_value=0)
         fig.add_trace(
-            go.Scatter(x=rows["bucket"], y=rows["n"], mode="lines", name=_esc(account, 40), line={"width": 1})
+            go.Scatter(
+                x=series.index,
+                y=series.to_numpy(),
+                mode="lines",
+                name=_esc(account, 40),
+                line={"width": 1, "shape": "hv"},
+            )
         )
     fig.update_layout(title=_esc(title, 200), height=340, yaxis_title="requests", **_LAYOUT)
     return fig
@@ -161,7 +174,9 @@ def account_cluster_heatmap(
             hovertemplate="account %{y}<br>cluster %{x}<br>share %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_layout(title=_esc(title, 200), height=max(260, 18 * len(share) + 120), **_LAYOUT)
+    fig.update_layout(title=_esc(title, 200), height=max(260, 18 * len(share) + 160), **_LAYOUT)
+    fig.update_yaxes(type="category", dtick=1, automargin=True)
+    fig.update_xaxes(type="category", automargin=True)
     return fig
 
 

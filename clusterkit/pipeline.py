@@ -79,8 +79,19 @@ def run(
     stage: StageFn | None = None,
     embed_progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Embed what is missing, then reduce, cluster and describe every prompt in ``store``."""
+    """Embed what is missing, then reduce, cluster and describe every prompt in ``store``.
+
+    ``backend="cuml"`` is the GPU path: embeddings with PyTorch (on CUDA when present), UMAP and
+    HDBSCAN from RAPIDS cuML (see :mod:`clusterkit.gpu`)."""
     say = stage or (lambda _: None)
+    if backend == "cuml":
+        from . import gpu
+
+        n = store.count_prompts()
+        reducer = reducer or gpu.cuml_reducer(n_components, n_neighbors, 0.0, random_state)
+        map_reducer = map_reducer or gpu.cuml_reducer(2, n_neighbors, 0.1, random_state)
+        clusterer = clusterer or gpu.cuml_clusterer(n, min_cluster_size, min_samples)
+        backend = "torch"
     emb = get_embedder(embedder, model, backend)
     say("embedding")
     t0 = time.perf_counter()

@@ -177,6 +177,7 @@ def build_report(
         activity = store.campaign_activity(cluster_run, wanted, bucket)
         camp_points = store.campaign_points(cluster_run, wanted, MAX_CAMPAIGN_POINTS)
         family_examples = _family_examples(store, activity)
+        mined = store.campaign_templates(cluster_run, wanted)
         # the grey context behind each campaign: a sample is enough and keeps the file small
         context = points.sample(n=min(len(points), MAX_CONTEXT_POINTS), random_state=0)[["x", "y"]]
         for row in flagged_camps.itertuples():
@@ -201,7 +202,11 @@ def build_report(
             report.figures[f"graph-{cid}"] = figures.account_graph(
                 edges, [name(a) for a in ids], title=f"{cid}: account graph ({len(edges)} links)"
             )
-            report.body.append(_campaign_section_html(row, act, family_examples, [name(a) for a in ids]))
+            report.body.append(
+                _campaign_section_html(
+                    row, act, family_examples, mined[mined["campaign_id"] == cid], [name(a) for a in ids]
+                )
+            )
     report.figures["cluster-map"] = figures.cluster_map(
         points,
         keywords,
@@ -276,7 +281,9 @@ def _campaign_table_html(camps: pd.DataFrame, score_run: int | None) -> str:
     )
 
 
-def _campaign_section_html(row: Any, act: pd.DataFrame, family_examples: dict[int, str], names: Sequence[str]) -> str:
+def _campaign_section_html(
+    row: Any, act: pd.DataFrame, family_examples: dict[int, str], mined: pd.DataFrame, names: Sequence[str]
+) -> str:
     cid = row.campaign_id
     evidence = orjson.loads(row.evidence) if isinstance(row.evidence, str) else dict(row.evidence)
     fired = set(row.signals)
@@ -286,6 +293,14 @@ def _campaign_section_html(row: Any, act: pd.DataFrame, family_examples: dict[in
     )
     examples = "".join(f"<li><pre>{_e(x)}</pre></li>" for x in row.examples)
     fams = act[act["dup_group"] >= 0].groupby("dup_group")["n"].sum().sort_values(ascending=False).head(5)
+    affixes = (
+        "".join(
+            f"<li>{r.n_requests:,} requests, {r.n_prompts:,} distinct prompts, {r.n_accounts:,} accounts: "
+            f"<pre>{_e(r.template)}</pre></li>"
+            for r in mined.itertuples()
+        )
+        or "<li>No shared prefix or suffix mined among this campaign's prompts.</li>"
+    )
     templates = (
         "".join(
             f"<li>{int(n):,} requests: <pre>{_e(family_examples.get(int(g), ''))}</pre></li>" for g, n in fams.items()
@@ -300,7 +315,9 @@ def _campaign_section_html(row: Any, act: pd.DataFrame, family_examples: dict[in
         f'<details class="campaign" id="campaign-{_e(cid)}"><summary>Campaign {_e(cid)} — score {row.score:.2f}, '
         f"{row.n_accounts:,} accounts, {row.n_requests:,} requests</summary>"
         f'<div class="cols"><div><h4>Why (evidence, 0–1; fired in bold)</h4><ul class="reasons">{reasons}</ul></div>'
-        f"<div><h4>Example prompts</h4><ol>{examples}</ol><h4>Templates (near-duplicate families)</h4><ul>{templates}</ul>"
+        f"<div><h4>Example prompts</h4><ol>{examples}</ol>"
+        f"<h4>Mined templates (shared prefix or suffix)</h4><ul class='templates'>{affixes}</ul>"
+        f"<h4>Near-duplicate families</h4><ul>{templates}</ul>"
         f'</div></div><h4>Accounts</h4><p class="accounts">{accounts}</p>{plots}</details>'
     )
 

@@ -37,6 +37,11 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _MIGRATION = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
 
 
+def _min_family(n_prompts: int) -> int:
+    """Distinct prompts that must share a prefix or suffix for it to count as a mined template."""
+    return max(20, n_prompts // 2000)
+
+
 def check_identifier(name: str) -> str:
     """Return ``name`` if it is a safe SQL identifier, else raise StoreError."""
     if not _IDENT.fullmatch(name):
@@ -542,6 +547,16 @@ class Store:
         with self._members(members):
             return self._query_file("campaign_points.sql", {"run_id": run_id, "budget": int(budget)})
 
+    def campaign_templates(self, run_id: int, members: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+        """Per campaign, the mined templates (shared prefixes/suffixes) its accounts used most."""
+        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
+        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
+        try:
+            with self._members(members):
+                return self._query_file("campaign_templates.sql", {"top": int(top)})
+        finally:
+            self._con.execute("DROP TABLE IF EXISTS _affix")
+
     def _members(self, members: pd.DataFrame) -> Any:
         """Register (campaign_id, account_id) pairs as the view ``_members`` for a query."""
         import pyarrow as pa
@@ -562,11 +577,13 @@ class Store:
         (account, cluster, time window) activity cells, (account, prompt) counts and the
         infrastructure values each account used."""
         self.run(run_id)
+        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
+        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
         signals = self._query_file("account_signals.sql", {"run_id": run_id})
         cells = self._query_file("account_cells.sql", {"window": window_seconds})
         prompts = self._query_file("account_prompts.sql", {})
         infra = self._query_file("account_infra.sql", {})
-        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot", "_infra"):
+        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot", "_infra", "_affix"):
             self._con.execute(f"DROP TABLE IF EXISTS {table}")
         return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra}
 

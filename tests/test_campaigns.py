@@ -49,6 +49,18 @@ def test_each_planted_campaign_is_flagged_and_grouped(scored, group):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("group", ["campaign:grader", "campaign:cot_extraction"])
+def test_templates_are_mined_from_the_data(scored, group):
+    """The grader rubric and the reasoning instruction wrap varying questions: found as shared
+    prefixes/suffixes, not from keyword lists."""
+    _, _, _, accounts, campaigns = scored
+    cid = accounts.loc[accounts["group"] == group, "campaign_id"].iloc[0]
+    evidence = json.loads(campaigns.set_index("campaign_id").loc[cid, "evidence"])
+    assert evidence["templated prompts"] >= 0.9
+    assert "templated prompts" in campaigns.set_index("campaign_id").loc[cid, "signals"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("group", [*BENIGN, "organic"])
 def test_benign_look_alikes_are_not_flagged(scored, group):
     _, _, _, accounts, _ = scored

@@ -66,6 +66,8 @@ def test_report_is_self_contained_and_escaped(report_path):
     for raw in (XSS_ACCOUNT, *XSS_PROMPTS):
         assert raw not in page
     assert "&lt;img src=x onerror=&quot;window.__xss=1;alert(1)&quot;&gt;" in page  # the account id, as text
+    # templates mined from the data, shown in the campaign sections
+    assert "you are an expert evaluator. grade the" in page and "showing every intermediate thought." in page
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
 -- Per-account signals of one cluster run ($run_id), all computed here rather than in Python loops.
+-- Needs _affix (mined_affixes.sql) for the same run.
 CREATE OR REPLACE TEMP TABLE _req AS
 SELECT r.account_id, r.ts, epoch(r.ts) AS t, r.prompt_hash, r.model, r.user_agent, r.org_id, r.system_hash,
        CASE WHEN contains(r.ip, ':') THEN array_to_string(string_split(r.ip, ':')[1:3], ':')
@@ -73,13 +74,14 @@ FROM (
            max(c.share) AS top_cluster_share,
            avg((p.n_accounts = 1)::INTEGER) AS unique_share,
            avg((p.n_accounts >= 3)::INTEGER) AS popular_share,
-           avg((coalesce(d.n_prompts, 1) >= 3)::INTEGER) AS template_share,
+           avg((coalesce(d.n_prompts, 1) >= 3 OR af.template IS NOT NULL)::INTEGER) AS template_share,
            avg(hint.cot::INTEGER) AS cot_share,
            avg(hint.grader::INTEGER) AS grader_share
     FROM _req AS r
     JOIN _prompt_pop AS p USING (prompt_hash)
     JOIN _hint AS hint USING (prompt_hash)
     LEFT JOIN _dup_size AS d USING (dup_group)
+    LEFT JOIN _affix AS af USING (prompt_hash)
     LEFT JOIN (
         SELECT account_id, cluster, count(*) / sum(count(*)) OVER (PARTITION BY account_id) AS share
         FROM _req WHERE cluster >= 0 GROUP BY 1, 2

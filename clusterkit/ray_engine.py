@@ -1,0 +1,115 @@
+"""The distributed engine for the dominant cost, embedding, on Ray Data.
+
+The prompts still to embed are exported to Parquet (``export_dir``: a local folder by default;
+on a cluster, a path every node can read, such as an NFS mount or object-store URI that
+pyarrow understands), read by ``ray.data.read_parquet``, encoded by ``map_batches`` with one
+model per worker (an actor pool), and streamed back to the driver, which writes them to the store
+through the same cache and chunk commits as the local engine: an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+
+__all__ = ["ray_batches"]
+
+#: prompts per exported Parquet file
+FILE_ROWS = 50_000
+
+
+class _Encoder:
+    """One model per Ray worker (constructed once per actor)."""
+
+    def __init__(self, model: str | None, backend: str, batch_size: int, threads: int | None) -> None:
+        from clusterkit.embed import SentenceEmbedder
+
+        self.emb = SentenceEmbedder(model, backend, batch_size=batch_size, threads=threads)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(t) for t in batch["text"]]
+        return {
+            "prompt_hash": batch["prompt_hash"],
+            "vector": self.emb.encode(texts),
+            "n_tokens": self.emb.token_lengths(texts),
+        }
+
+
+def _export(store: Any, missing: Sequence[str], folder: Path, timings: dict[str, float]) -> None:
+    """Write the prompts to embed (hash, text) as Parquet files of ``FILE_ROWS`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for i, start in enumerate(range(0, len(missing), FILE_ROWS)):
+        hashes = list(missing[start : start + FILE_ROWS])
+        table = pa.table({"prompt_hash": hashes, "text": store.prompt_texts(hashes)})
+        pq.write_table(table, folder / f"prompts-{i:05d}.parquet")
+    timings["read"] += time.perf_counter() - t0
+
+
+def ray_batches(
+    store: Any,
+    missing: Sequence[str],
+    *,
+    model: str | None,
+    backend: str,
+    batch_size: int,
+    chunk_size: int,
+    threads: int | None,
+    address: str | None,
+    export_dir: str | os.PathLike[str] | None,
+    workers: int | None,
+    timings: dict[str, float],
+) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    """Yield (hashes, vectors, token counts) batches encoded on Ray; see the module docstring."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ModelError("--engine ray needs Ray: pip install 'ray[data]' (or the project's dev extra)") from exc
+
+    own_dir = export_dir is None
+    folder = Path(export_dir or tempfile.mkdtemp(prefix="clusterkit-ray-")) / f"embed-{os.getpid()}-{time.time_ns()}"
+    started_here = not ray.is_initialized()
+    try:
+        _export(store, missing, folder, timings)
+        if started_here:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:  # a local instance on this machine
+                ray.init(
+                    num_cpus=os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    object_store_memory=512 * 1024 * 1024,
+                )
+        n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // max(threads or 1, 1))
+        ds = ray.data.read_parquet(str(folder)).map_batches(
+            _Encoder,
+            fn_constructor_kwargs={"model": model, "backend": backend, "batch_size": batch_size, "threads": threads},
+            batch_size=chunk_size,
+            batch_format="numpy",
+            concurrency=n_workers,
+            num_cpus=threads or 1,
+        )
+        t0 = time.perf_counter()
+        for batch in ds.iter_batches(batch_size=chunk_size, batch_format="numpy"):
+            timings["encode"] += time.perf_counter() - t0
+            yield [str(h) for h in batch["prompt_hash"]], np.asarray(batch["vector"], np.float32), batch["n_tokens"]
+            t0 = time.perf_counter()
+    finally:
+        if started_here and ray.is_initialized():
+            ray.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
+        if own_dir:
+            shutil.rmtree(folder.parent, ignore_errors=True)

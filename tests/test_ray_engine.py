@@ -1,0 +1,59 @@
+"""The Ray Data engine gives the local engine's vectors, through the same store cache (a local
+Ray instance on this machine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import nested, write_jsonl
+
+from clusterkit.cli import main
+from clusterkit.store import Store
+
+TEXTS = [
+    "Explain how a hash map handles collisions.",
+    "Write a haiku about autumn rain.",
+    "What is the capital of Australia?",
+    "请用三句话解释光合作用。",
+    "Grade the response below against the rubric and give a score out of 10.",
+    "Translate 'good morning' into French, Spanish and German.",
+]
+
+
+@pytest.mark.slow
+def test_ray_engine_matches_local_engine(tmp_path):
+    pytest.importorskip("ray")
+    texts = [f"{t} (variant {i})" for i in range(25) for t in TEXTS]  # 150 distinct prompts
+    log = write_jsonl(tmp_path / "log.jsonl", [nested(i, f"a{i % 7}", t) for i, t in enumerate(texts)])
+    vectors = {}
+    for engine in ("local", "ray"):
+        db = tmp_path / f"{engine}.duckdb"
+        assert main(["ingest", str(log), "--db", str(db)]) == 0
+        args = ["embed", "--db", str(db), "--engine", engine]
+        if engine == "ray":
+            args += ["--export-dir", str(tmp_path / "exports"), "--workers", "1"]
+        assert main(args) == 0
+        with Store(db, read_only=True) as store:
+            (model,) = store.embedding_models()
+            hashes, vecs = store.load_embeddings(model["model_id"])
+            run = store.run(store.latest_run("embed"))
+        assert run["params"]["engine"] == engine and run["stats"]["embedded"] == len(texts)
+        vectors[engine] = (hashes, vecs)
+    assert vectors["local"][0] == vectors["ray"][0]
+    local, ray = vectors["local"][1], vectors["ray"][1]
+    cos = (local * ray).sum(1) / np.linalg.norm(local, axis=1) / np.linalg.norm(ray, axis=1)
+    assert cos.min() > 0.9999 and np.abs(local - ray).max() < 1e-3
+    assert not any((tmp_path / "exports").iterdir())  # the hand-off files are removed
+
+
+@pytest.mark.slow
+def test_ray_engine_resumes_and_skips_cached(tmp_path):
+    pytest.importorskip("ray")
+    log = write_jsonl(tmp_path / "log.jsonl", [nested(i, "a1", f"prompt number {i}") for i in range(40)])
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    assert main(["embed", "--db", str(db)]) == 0  # local first: everything cached
+    assert main(["embed", "--db", str(db), "--engine", "ray"]) == 0
+    with Store(db, read_only=True) as store:
+        run = store.run(store.latest_run("embed"))
+    assert run["stats"] == {"embedded": 0, "cached": 40, "truncated": 0}
