@@ -312,7 +312,7 @@ def detect(
 
     # What an ordinary account sends: the median over accounts outside every candidate group
     # (campaign accounts must not set the bar they are measured against).
-    sizes = np.bincount(community[community >= 0]) if (community >= 0).any() else np.zeros(0, int)
+    sizes = np.bincount(community[community >= 0], minlength=1)
     grouped = (community >= 0) & (sizes[np.maximum(community, 0)] >= params.min_campaign_accounts)
     baseline = signals["n_req"][~grouped] if (~grouped).any() else signals["n_req"]
     typical = float(max(baseline.median(), 1.0))

@@ -186,6 +186,16 @@ def test_detect_on_hand_made_signals():
     assert set(det.edges[["a", "b"]].to_numpy().ravel()) == {"a0", "a1", "a2"}
 
 
+def test_no_linked_accounts_means_no_campaign():
+    """Accounts that never share a cluster and time window: scored alone, none flagged."""
+    signals = pd.DataFrame([_account(f"a{i}", 30, 48, scripted=i == 0) for i in range(4)])
+    cells = pd.DataFrame([c for i in range(4) for c in _cells(f"a{i}", [i], [i], 30)])
+    prompts = pd.DataFrame([{"account_id": f"a{i}", "prompt_hash": f"p{i}", "n": 30} for i in range(4)])
+    det = detect(signals, cells, prompts)
+    assert det.campaigns.empty and det.edges.empty and not det.accounts["flagged"].any()
+    assert (det.accounts["score"] < 0.5).all() and det.accounts["reasons"].str.startswith("not coordinated").all()
+
+
 def test_second_pass_finds_low_and_slow_resellers():
     """Resellers: human timing, no shared infrastructure, half their traffic next to a flagged
     campaign's prompts and half cover traffic. Pass 1 must not flag them (nothing machine-like),
