@@ -141,6 +141,7 @@ def main() -> None:
     ap.add_argument("--bertopic-max", type=int, default=30_000, help="largest size BERTopic is run at (0: never)")
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per run")
     ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    ap.add_argument("--keep", type=int, default=100_000, help="keep this size's store and report in bench/out")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
     results: dict[int, dict] = {}
@@ -157,6 +158,12 @@ def main() -> None:
             b = bertopic[n]
             if b:
                 print(f"{'':>9}  BERTopic: {b['seconds']:8.1f} s, peak RSS {b['peak_rss'] / 1e9:.2f} GB", flush=True)
+        if n == args.keep:
+            out = Path(__file__).resolve().parent / "out"
+            out.mkdir(exist_ok=True)
+            for name in ("s.duckdb", "report.html"):
+                shutil.copy(work / name, out / f"scale-{n}-{name}")
+            print(f"{'':>9}  kept bench/out/scale-{n}-s.duckdb and its report", flush=True)
         shutil.rmtree(work, ignore_errors=True)
 
     names = list(next(iter(results.values()))["stages"])

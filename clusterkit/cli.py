@@ -72,12 +72,20 @@ def _bar(console: Any, description: str, unit: str = "items") -> tuple[Any, Any]
         MofNCompleteColumn,
         Progress,
         TextColumn,
+        TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
     amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn(), console=console, transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        amount,
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     )
     task = bar.add_task(description, total=None)
 
@@ -250,7 +258,14 @@ def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
 
     bar, update = _bar(console, "embedding prompts")
     with bar:
-        result = run(store, stage=lambda s: bar.update(bar.task_ids[0], description=s), embed_progress=update, **params)
+        # each stage restarts the bar: its elapsed time is the stage's; stages after embedding have
+        # no known total, so they show elapsed time and a pulsing bar
+        result = run(
+            store,
+            stage=lambda s: bar.reset(bar.task_ids[0], description=s, total=None),
+            embed_progress=update,
+            **params,
+        )
     how = "reused the stored run" if result.reused else "new run"
     console.print(
         f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "

@@ -19,7 +19,7 @@ __all__ = [
     "account_timeline",
     "campaign_map",
     "cluster_map",
-    "hover_text",
+    "hover_data",
 ]
 
 _GREY = "rgba(160,160,160,0.35)"
@@ -39,21 +39,24 @@ def _esc(value: object, limit: int = 120) -> str:
     return html.escape(text, quote=True)
 
 
-def hover_text(points: pd.DataFrame, keywords: dict[int, Sequence[str]] | None = None) -> list[str]:
-    """Hover label per map point: prompt snippet, account, first seen, cluster and its keywords."""
-    keywords = keywords or {}
-    out = []
-    for snippet, account, ts, cluster, n_accounts in zip(
-        points["snippet"], points["account_id"], points["first_ts"], points["cluster"], points["n_accounts"]
+def hover_data(points: pd.DataFrame, snippet_chars: int = 80) -> np.ndarray:
+    """Per map point, the escaped strings its hover label shows: (prompt snippet, account and how many
+    others sent it, first seen). The cluster and its keywords come from the trace name (see
+    :data:`HOVER`), so they are not repeated per point: a 100k-point map stays small."""
+    rows = np.empty((len(points), 3), dtype=object)
+    for i, (snippet, account, ts, n_accounts) in enumerate(
+        zip(points["snippet"], points["account_id"], points["first_ts"], points["n_accounts"])
     ):
-        words = ", ".join(keywords.get(int(cluster), [])[:5])
         others = f" (+{int(n_accounts) - 1} more)" if n_accounts and int(n_accounts) > 1 else ""
-        label = "noise" if int(cluster) < 0 else f"cluster {int(cluster)}"
-        out.append(
-            f"{_esc(snippet)}<br>account {_esc(account, 40)}{others}<br>{_esc(pd.Timestamp(ts).strftime('%Y-%m-%d %H:%M'))}"
-            f"<br>{label}{': ' + _esc(words, 80) if words else ''}"
-        )
-    return out
+        rows[i, 0] = _esc(snippet, snippet_chars)
+        rows[i, 1] = _esc(account, 32) + others
+        rows[i, 2] = pd.Timestamp(ts).strftime("%Y-%m-%d %H:%M")
+    return rows
+
+
+#: hover label of a map point: its prompt, account, time, then the trace (cluster or account) name
+HOVER = "%{customdata[0]}<br>account %{customdata[1]}<br>%{customdata[2]}<br>%{fullData.name}<extra></extra>"
+HOVER_CAMPAIGN = "%{customdata[0]}<br>account %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 
 
 def _map_layout(fig: go.Figure, title: str) -> go.Figure:
@@ -68,7 +71,7 @@ def cluster_map(
 ) -> go.Figure:
     """All points coloured by cluster (WebGL), noise in grey; one trace per cluster, largest first."""
     fig = go.Figure()
-    text = np.asarray(hover_text(points, keywords), dtype=object)
+    data = hover_data(points)
     clusters = points["cluster"].to_numpy()
     order = pd.Series(clusters[clusters >= 0]).value_counts().index.tolist()
     for c in [-1, *order]:
@@ -76,7 +79,7 @@ def cluster_map(
         if not mask.any():
             continue
         words = ", ".join((keywords or {}).get(int(c), [])[:3])
-        name = "noise" if c < 0 else f"{c}: {words}" if words else str(c)
+        name = "noise" if c < 0 else f"cluster {c}: {words}" if words else f"cluster {c}"
         fig.add_trace(
             go.Scattergl(
                 x=points["x"].to_numpy(np.float32)[mask],
@@ -84,9 +87,8 @@ def cluster_map(
                 mode="markers",
                 name=_esc(name, 40),
                 marker={"size": 4, **({"color": _GREY} if c < 0 else {})},
-                text=text[mask],
-                hovertemplate="%{text}<extra></extra>",
-                customdata=points["prompt_hash"].to_numpy()[mask],
+                customdata=data[mask],
+                hovertemplate=HOVER,
             )
         )
     return _map_layout(fig, title)
@@ -110,7 +112,7 @@ def campaign_map(
             hoverinfo="skip",
         )
     )
-    text = np.asarray(hover_text(campaign, keywords), dtype=object)
+    data = hover_data(campaign)
     accounts = campaign["account_id"].to_numpy()
     for account in pd.unique(accounts):
         mask = accounts == account
@@ -121,8 +123,8 @@ def campaign_map(
                 mode="markers",
                 name=_esc(account, 40),
                 marker={"size": 6},
-                text=text[mask],
-                hovertemplate="%{text}<extra></extra>",
+                customdata=data[mask],
+                hovertemplate=HOVER_CAMPAIGN,
             )
         )
     return _map_layout(fig, title)

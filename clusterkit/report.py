@@ -28,7 +28,7 @@ __all__ = ["Report", "build_report"]
 #: above this many map points the background is sampled (every flagged point is kept)
 MAX_POINTS = 50_000
 #: most prompts drawn per campaign on its map, and grey context points behind them
-MAX_CAMPAIGN_POINTS = 20_000
+MAX_CAMPAIGN_POINTS = 3_000
 MAX_CONTEXT_POINTS = 8_000
 
 

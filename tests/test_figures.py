@@ -20,17 +20,18 @@ def _points():
     )
 
 
-def test_hover_text_escapes_and_truncates():
-    text = figures.hover_text(_points(), {0: ["alpha", "<beta>"]})
-    assert text[0].startswith("&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;")
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in text[0] and "<img" not in text[0]
-    assert "cluster 0: alpha, &lt;beta&gt;" in text[0]
-    assert "(+2 more)" in text[1] and text[2].endswith("noise") and "…" in text[2]
+def test_hover_data_escapes_and_truncates():
+    data = figures.hover_data(_points())
+    assert data[0, 0] == "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt;"
+    assert data[0, 1] == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    assert data[1, 1] == "a2 (+2 more)" and data[1, 2] == "2026-03-01 10:00"
+    assert len(data[2, 0]) == 80 and data[2, 0].endswith("…")
 
 
 def test_cluster_map_has_every_point_once():
     fig = figures.cluster_map(_points(), {0: ["alpha"]})
-    assert sorted(t.name for t in fig.data) == ["0: alpha", "noise"]
+    assert sorted(t.name for t in fig.data) == ["cluster 0: alpha", "noise"]
+    assert all(t.hovertemplate == figures.HOVER for t in fig.data)
     assert sum(len(t.x) for t in fig.data) == 3
 
 

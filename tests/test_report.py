@@ -113,8 +113,8 @@ def test_report_in_headless_chromium(report_path, expected):
                   const gd = document.getElementById('cluster-map');
                   for (let i = 0; i < gd._fullData.length; i++) {
                     const t = gd._fullData[i];
-                    for (let j = 0; j < t.text.length; j++) {
-                      if (t.text[j].includes('window.__xss=2')) return [i, j, t.x[j], t.y[j]];
+                    for (let j = 0; j < t.customdata.length; j++) {
+                      if (t.customdata[j][0].includes('window.__xss=2')) return [i, j, t.x[j], t.y[j]];
                     }
                   }
                   return null;
