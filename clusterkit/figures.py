@@ -59,6 +59,19 @@ HOVER = "%{customdata[0]}<br>account %{customdata[1]}<br>%{customdata[2]}<br>%{f
 HOVER_CAMPAIGN = "%{customdata[0]}<br>account %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 
 
+def _scatter(points: pd.DataFrame, mask: np.ndarray, data: np.ndarray, name: object, marker: dict, hover: str):
+    """One WebGL trace of the map points selected by ``mask``, with their hover data."""
+    return go.Scattergl(
+        x=points["x"].to_numpy(np.float32)[mask],
+        y=points["y"].to_numpy(np.float32)[mask],
+        mode="markers",
+        name=_esc(name, 40),
+        marker=marker,
+        customdata=data[mask],
+        hovertemplate=hover,
+    )
+
+
 def _map_layout(fig: go.Figure, title: str) -> go.Figure:
     fig.update_layout(title=_esc(title, 200), legend={"itemsizing": "constant"}, height=560, **_LAYOUT)
     fig.update_xaxes(**_MAP_AXES)
@@ -80,26 +93,12 @@ def cluster_map(
             continue
         words = ", ".join((keywords or {}).get(int(c), [])[:3])
         name = "noise" if c < 0 else f"cluster {c}: {words}" if words else f"cluster {c}"
-        fig.add_trace(
-            go.Scattergl(
-                x=points["x"].to_numpy(np.float32)[mask],
-                y=points["y"].to_numpy(np.float32)[mask],
-                mode="markers",
-                name=_esc(name, 40),
-                marker={"size": 4, **({"color": _GREY} if c < 0 else {})},
-                customdata=data[mask],
-                hovertemplate=HOVER,
-            )
-        )
+        fig.add_trace(_scatter(points, mask, data, name, {"size": 4, **({"color": _GREY} if c < 0 else {})}, HOVER))
     return _map_layout(fig, title)
 
 
 def campaign_map(
-    background: pd.DataFrame,
-    campaign: pd.DataFrame,
-    keywords: dict[int, Sequence[str]] | None = None,
-    *,
-    title: str = "Campaign on the prompt map",
+    background: pd.DataFrame, campaign: pd.DataFrame, *, title: str = "Campaign on the prompt map"
 ) -> go.Figure:
     """All prompts in grey with one campaign's prompts on top, one colour per account."""
     fig = go.Figure(
@@ -116,17 +115,7 @@ def campaign_map(
     accounts = campaign["account_id"].to_numpy()
     for account in pd.unique(accounts):
         mask = accounts == account
-        fig.add_trace(
-            go.Scattergl(
-                x=campaign["x"].to_numpy(np.float32)[mask],
-                y=campaign["y"].to_numpy(np.float32)[mask],
-                mode="markers",
-                name=_esc(account, 40),
-                marker={"size": 6},
-                customdata=data[mask],
-                hovertemplate=HOVER_CAMPAIGN,
-            )
-        )
+        fig.add_trace(_scatter(campaign, mask, data, account, {"size": 6}, HOVER_CAMPAIGN))
     return _map_layout(fig, title)
 
 

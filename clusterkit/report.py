@@ -191,7 +191,7 @@ def build_report(
                 edges = edges.assign(account_a=edges["account_a"].map(name), account_b=edges["account_b"].map(name))
             cid = row.campaign_id
             report.figures[f"map-{cid}"] = figures.campaign_map(
-                context, pts, keywords, title=f"{cid}: {len(pts):,} prompts of {len(ids)} accounts on the map"
+                context, pts, title=f"{cid}: {_shown(pts)} prompts of {len(ids)} accounts on the map"
             )
             report.figures[f"timeline-{cid}"] = figures.account_timeline(
                 act, title=f"{cid}: requests per {_bucket_words(bucket)} per account"
@@ -217,6 +217,11 @@ def build_report(
     report.eager.append("cluster-map")
     report.body.append(_cluster_explorer_html(clusters))
     return report
+
+
+def _shown(pts: pd.DataFrame) -> str:
+    total = int(pts["n_campaign_prompts"].iloc[0]) if len(pts) else 0
+    return f"{len(pts):,}" if total <= len(pts) else f"{len(pts):,} (a sample) of {total:,}"
 
 
 def _bucket_words(seconds: int) -> str:

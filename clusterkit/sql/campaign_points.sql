@@ -1,6 +1,7 @@
 -- Prompts sent by the accounts in _members (campaign_id, account_id), placed on the map of cluster
--- run $run_id, each with the member that sent it first; at most $budget per campaign (by hash).
-SELECT * FROM (
+-- run $run_id, each with the member that sent it first; at most $budget per campaign (a sample by
+-- hash; n_campaign_prompts counts them all).
+SELECT *, count(*) OVER (PARTITION BY campaign_id) AS n_campaign_prompts FROM (
     SELECT m.campaign_id, r.prompt_hash, arg_min(r.account_id, r.ts) AS account_id, min(r.ts) AS first_ts,
            count(DISTINCT r.account_id) AS n_accounts, count(*) AS n_requests,
            any_value(pr.x) AS x, any_value(pr.y) AS y, any_value(l.cluster) AS cluster,
