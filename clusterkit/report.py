@@ -210,13 +210,21 @@ def build_report(
     report.figures["cluster-map"] = figures.cluster_map(
         points,
         keywords,
-        title=f"All prompts by cluster ({len(points):,} of {n_prompts_total:,} points"
-        + (", every flagged point kept" if len(points) < n_prompts_total else "")
-        + ")",
+        title=_map_title(points, n_prompts_total),
     )
     report.eager.append("cluster-map")
     report.body.append(_cluster_explorer_html(clusters))
     return report
+
+
+def _map_title(points: pd.DataFrame, total: int) -> str:
+    if len(points) >= total:
+        return f"All {total:,} prompts by cluster"
+    flagged = int(points["flagged"].sum())
+    return (
+        f"Prompts by cluster: {len(points):,} of {total:,} shown — {flagged:,} sent by flagged accounts, "
+        f"{len(points) - flagged:,} others sampled"
+    )
 
 
 def _shown(pts: pd.DataFrame) -> str:

@@ -531,11 +531,13 @@ class Store:
         return hashes, values.reshape(len(hashes), dim)
 
     # -- report inputs --------------------------------------------------------------------------
-    def report_points(self, run_id: int, score_run_id: int | None, budget: int) -> pd.DataFrame:
-        """Map points of a cluster run (see report_points.sql): all flagged, at most ``budget`` others."""
-        return self._query_file(
-            "report_points.sql", {"run_id": run_id, "score_run": score_run_id or -1, "budget": int(budget)}
-        )
+    def report_points(
+        self, run_id: int, score_run_id: int | None, budget: int, flag_budget: int | None = None
+    ) -> pd.DataFrame:
+        """Map points of a cluster run (see report_points.sql): flagged prompts (at most
+        ``flag_budget``, default twice ``budget``) and at most ``budget`` others."""
+        params = {"run_id": run_id, "score_run": score_run_id or -1, "budget": int(budget)}
+        return self._query_file("report_points.sql", {**params, "flag_budget": int(flag_budget or 2 * budget)})
 
     def campaign_activity(self, run_id: int, members: pd.DataFrame, bucket_seconds: int) -> pd.DataFrame:
         """Per (campaign, account, cluster, near-duplicate family, time bucket) request counts."""

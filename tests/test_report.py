@@ -184,3 +184,23 @@ def test_chromium_is_where_the_tests_expect_it():
     """`make test` installs chromium; the browser test must not silently skip in CI."""
     if os.environ.get("CLUSTERKIT_REQUIRE_BROWSER"):
         assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
+
+
+@pytest.mark.slow
+def test_large_maps_keep_flagged_points_and_sample_the_rest(scored_sim):
+    db, _, _ = scored_sim
+    with Store(db, read_only=True) as store:
+        score_run = store.latest_run("score")
+        cluster_run = store.run(score_run)["parent_run_id"]
+        every = store.report_points(cluster_run, score_run, 10**9)
+        few = store.report_points(cluster_run, score_run, 200)
+        again = store.report_points(cluster_run, score_run, 200)
+        capped = store.report_points(cluster_run, score_run, 200, flag_budget=50)
+        report = build_report(store, max_points=200)
+    n_flagged = int(every["flagged"].sum())
+    assert 0 < n_flagged < len(every) - 200
+    assert int(few["flagged"].sum()) == n_flagged and int((~few["flagged"]).sum()) == 200
+    assert few["prompt_hash"].tolist() == again["prompt_hash"].tolist()  # deterministic sample
+    assert int(capped["flagged"].sum()) == 50
+    assert report.overview["map_points"] == len(few) < report.overview["map_points_total"] == len(every)
+    assert "others sampled" in report.figures["cluster-map"].layout.title.text

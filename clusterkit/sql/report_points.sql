@@ -1,7 +1,7 @@
 -- Points of the prompt map of cluster run $run_id: one per prompt, with the account that sent it
 -- first, how many accounts sent it, when it was first seen and whether an account flagged by
--- score run $score_run sent it. Above $budget points, every flagged point is kept and the rest
--- is a deterministic sample (by prompt hash).
+-- score run $score_run sent it. Above $budget points, every flagged point is kept (up to
+-- $flag_budget of them) and the rest is a deterministic sample (by prompt hash).
 WITH sent AS (
     SELECT prompt_hash, arg_min(account_id, ts) AS account_id, min(ts) AS first_ts,
            count(DISTINCT account_id) AS n_accounts, count(*) AS n_requests
@@ -23,5 +23,6 @@ points AS (
     WHERE pr.run_id = $run_id
 )
 SELECT * FROM points
-QUALIFY flagged OR row_number() OVER (PARTITION BY flagged ORDER BY hash(prompt_hash)) <= $budget
+QUALIFY row_number() OVER (PARTITION BY flagged ORDER BY hash(prompt_hash))
+        <= CASE WHEN flagged THEN $flag_budget ELSE $budget END
 ORDER BY prompt_hash;
