@@ -135,7 +135,12 @@ def run(
         with _stage(timings, "neighbours", say, "nearest neighbours"):
             neighbours = nearest_neighbours(vectors, k=max(n_neighbors, 10), random_state=random_state)
             groups = near_duplicate_groups(neighbours, dup_threshold)
-        umap_args = {"n_neighbors": n_neighbors, "random_state": random_state, "neighbours": neighbours}
+        umap_args = {
+            "n_neighbors": n_neighbors,
+            "random_state": random_state,
+            "neighbours": neighbours,
+            "progress": embed_progress,  # the transform of rows outside UMAP's fitted sample
+        }
         with _stage(timings, "reduce", say, f"reducing to {n_components}-D"):
             coords = reduce(vectors, n_components=n_components, reducer=reducer, **umap_args)
         with _stage(timings, "map", say, "reducing to 2-D for the map"):

@@ -7,6 +7,7 @@ random sample of ``fit_sample`` rows and the rest are placed with ``transform``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -82,8 +83,10 @@ def reduce(
     fit_threshold: int = 150_000,
     fit_sample: int = 50_000,
     reducer: Reducer | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Project ``vectors`` to ``n_components`` dimensions with UMAP (or with ``reducer``).
+    ``progress(done, total)`` follows the transform of the rows outside the fitted sample.
 
     Same inputs and ``random_state`` give the same output."""
     n = len(vectors)
@@ -120,6 +123,8 @@ def reduce(
         for start in range(0, len(rest), 50_000):
             chunk = rest[start : start + 50_000]
             out[chunk] = model.transform(vectors[chunk])
+            if progress:
+                progress(start + len(chunk), len(rest))
         return out
     kwargs: dict[str, Any] = {}
     if neighbours is not None and neighbours.indices.shape[1] >= k and n > 4096:
