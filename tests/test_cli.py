@@ -70,8 +70,8 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
 
 
 def test_demo_generates_sample_and_ingests(tmp_path, capsys):
-    db, sample = tmp_path / "demo.duckdb", tmp_path / "sample"
-    assert main(["demo", "--db", str(db), "--sample", str(sample)]) == 0
+    db, sample, report = tmp_path / "demo.duckdb", tmp_path / "sample", tmp_path / "report.html"
+    assert main(["demo", "--db", str(db), "--sample", str(sample), "--report", str(report)]) == 0
     out = capsys.readouterr().out
     assert (sample / "requests.jsonl").exists() and "generated the sample log" in out
     with Store(db) as s:
@@ -80,6 +80,8 @@ def test_demo_generates_sample_and_ingests(tmp_path, capsys):
     assert info.embeddings == [("sentence-transformers/all-MiniLM-L6-v2@openvino-int8", info.prompts)]
     assert info.latest_cluster_run and info.latest_cluster_run["n_clusters"] > 5
     assert "clusters" in out and "noise" in out
+    page = report.read_text(encoding="utf-8")  # the report the README's main command points to
+    assert 'id="campaign-table"' in page and page.count('class="campaign"') >= 5
 
 
 class TinyEmbedder:
