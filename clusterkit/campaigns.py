@@ -267,7 +267,7 @@ def _near_lift(
 
     hashes, ind = neighbours
     flagged_hashes = prompts.loc[prompts["account_id"].isin(core), "prompt_hash"].unique()
-    is_flagged = np.isin(hashes, flagged_hashes)
+    is_flagged = pd.Index(hashes).isin(flagged_hashes)  # hashed: np.isin on strings is quadratic
     near = pd.Series(is_flagged[ind].mean(axis=1) >= 0.5, index=hashes)
     rest = prompts[~prompts["account_id"].isin(core)]
     hit = rest["prompt_hash"].map(near).fillna(False).to_numpy(bool) * rest["n"].to_numpy()
