@@ -161,7 +161,7 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 #: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
-RECIPE = "two-pass-v2"
+RECIPE = "two-pass-v3"
 
 NEAR = "works next to a flagged campaign's prompts"
 AUTOMATION = "machine or network evidence"
@@ -506,7 +506,7 @@ def score(
                     "last_seen": camp["last_seen"],
                     "signals": camp["signals"],
                     "evidence": [orjson.dumps(e).decode() for e in camp["evidence"]],
-                    "keywords": [list(context.loc[c, "keywords"]) for c in camp["campaign_id"]],
+                    "keywords": [list(dict.fromkeys(context.loc[c, "keywords"])) for c in camp["campaign_id"]],
                     "examples": [list(context.loc[c, "examples"]) for c in camp["campaign_id"]],
                 }
             )

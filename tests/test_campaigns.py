@@ -78,6 +78,7 @@ def test_scores_reasons_and_campaigns_are_stored(scored):
     for row in flagged.itertuples():
         assert row.n_accounts >= 3 and row.n_requests > 0 and row.first_seen < row.last_seen
         assert len(row.keywords) > 0 and 1 <= len(row.examples) <= 3 and len(row.signals) >= 3
+        assert len(set(row.keywords)) == len(row.keywords)  # merged from several clusters, once each
     with Store(db) as store:
         members = accounts.loc[accounts["flagged"], "account_id"].tolist()
         edges = store.account_edges(result.run_id, members)
