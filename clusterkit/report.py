@@ -112,7 +112,7 @@ def _pick_runs(store: Any, run_id: int | None) -> tuple[int, int | None]:
             "SELECT max(run_id) AS r FROM runs WHERE kind = 'score' AND parent_run_id = ? AND status = 'ok'", [run_id]
         )["r"].iloc[0]
         return run_id, None if pd.isna(scored) else int(scored)
-    raise ClusterkitError(f"run {run_id} is a {run['kind']} run; give a cluster or score run")
+    raise ClusterkitError(f"run {run_id} is an {run['kind']!r} run, not a cluster or score run")
 
 
 def _aliases(accounts: pd.DataFrame) -> dict[str, str]:

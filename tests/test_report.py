@@ -206,3 +206,14 @@ def test_large_maps_keep_flagged_points_and_sample_the_rest(scored_sim):
     assert report.overview["map_points"] == min(n_flagged, 400) + 200
     assert report.overview["map_points_total"] == len(every)
     assert "others sampled" in report.figures["cluster-map"].layout.title.text
+
+
+def test_report_of_a_run_that_is_not_clustered(tmp_path, capsys):
+    from conftest import nested, write_jsonl
+
+    log = write_jsonl(tmp_path / "l.jsonl", [nested(i, "a1", f"prompt {i}") for i in range(3)])
+    db = str(tmp_path / "s.duckdb")
+    assert main(["ingest", str(log), "--db", db]) == 0
+    assert main(["report", "--db", db, "--run", "1", "--out", str(tmp_path / "r.html")]) == 2
+    assert "run 1 is an 'ingest' run, not a cluster or score run" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
