@@ -375,8 +375,7 @@ def detect(
         both = suspects[rows] & suspects[cols]
         # the suspects are few and already filtered: any link between two of them joins their groups
         second = _components(n, rows[both], cols[both])
-        # accounts re-grouped in pass 2 leave their pass-1 group
-        evaluate(np.where(second >= 0, second, -1), 2)
+        evaluate(second, 2)  # accounts re-grouped in pass 2 leave their pass-1 group
 
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)

@@ -29,7 +29,8 @@ def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, si
     if not log.exists():
         simulate(folder / "sim", corpora=corpora, size=size, seed=seed)
     store = Store(folder / "clusterkit.duckdb")
-    ingest(store, log)
+    if not store.info().requests:  # a store already holding the log is not read again
+        ingest(store, log)
     run(store)
     score(store)
     return store

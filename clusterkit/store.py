@@ -551,13 +551,17 @@ class Store:
 
     def campaign_templates(self, run_id: int, members: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         """Per campaign, the mined templates (shared prefixes/suffixes) its accounts used most."""
-        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
-        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
+        self._mine_affixes(run_id)
         try:
             with self._members(members):
                 return self._query_file("campaign_templates.sql", {"top": int(top)})
         finally:
             self._con.execute("DROP TABLE IF EXISTS _affix")
+
+    def _mine_affixes(self, run_id: int) -> None:
+        """(Re)create the temp table ``_affix``: templates mined from a cluster run's prompts."""
+        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
+        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
 
     def _members(self, members: pd.DataFrame) -> Any:
         """Register (campaign_id, account_id) pairs as the view ``_members`` for a query."""
@@ -579,8 +583,7 @@ class Store:
         (account, cluster, time window) activity cells, (account, prompt) counts and the
         infrastructure values each account used."""
         self.run(run_id)
-        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
-        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
+        self._mine_affixes(run_id)
         signals = self._query_file("account_signals.sql", {"run_id": run_id})
         cells = self._query_file("account_cells.sql", {"window": window_seconds})
         prompts = self._query_file("account_prompts.sql", {})
