@@ -88,8 +88,14 @@ def _bar(console: Any, description: str, unit: str = "items") -> tuple[Any, Any]
         transient=True,
     )
     task = bar.add_task(description, total=None)
+    phase = {"total": None}
 
     def update(done: int, total: int) -> None:
+        # a new total is a new phase of the stage (UMAP's epochs, then its transform): restart the
+        # clock so the ETA is the phase's
+        if phase["total"] is not None and total != phase["total"]:
+            bar.reset(task, total=total)
+        phase["total"] = total
         bar.update(task, completed=done, total=total)
 
     return bar, update
@@ -258,12 +264,14 @@ def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
 
     bar, update = _bar(console, "embedding prompts")
     with bar:
-        # each stage restarts the bar: its elapsed time is the stage's; stages after embedding have
-        # no known total, so they show elapsed time and a pulsing bar
+        # each stage restarts the bar: its elapsed time is the stage's. Embedding, UMAP (epochs, then
+        # the transform of rows outside its sample) and HDBSCAN's placement of rows outside its
+        # sample report done/total, so they show an ETA; the neighbour graph, HDBSCAN's fit and
+        # the descriptions show elapsed time and a pulsing bar
         result = run(
             store,
             stage=lambda s: bar.reset(bar.task_ids[0], description=s, total=None),
-            embed_progress=update,
+            progress=update,
             **params,
         )
     how = "reused the stored run" if result.reused else "new run"

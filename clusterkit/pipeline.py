@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cluster import Clusterer, cluster, near_duplicate_groups
+from .cluster import FIT_SAMPLE, FIT_THRESHOLD, Clusterer, cluster, near_duplicate_groups
 from .describe import class_tfidf_keywords, representatives
 from .embed import Embedder, embed, get_embedder
 from .errors import ClusterkitError
@@ -77,7 +77,7 @@ def run(
     map_reducer: Reducer | None = None,
     clusterer: Clusterer | None = None,
     stage: StageFn | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Embed what is missing, then reduce, cluster and describe every prompt in ``store``.
 
@@ -95,7 +95,7 @@ def run(
     emb = get_embedder(embedder, model, backend)
     say("embedding")
     t0 = time.perf_counter()
-    embedded = embed(store, embedder=emb, progress=embed_progress)
+    embedded = embed(store, embedder=emb, progress=progress)
     timings = {"embed": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
@@ -115,6 +115,7 @@ def run(
         "map_reducer": _name(map_reducer),
         "clusterer": _name(clusterer),
         "selection": "eom, max cluster size n/10",
+        "cluster_fit": f"sample of {FIT_SAMPLE} above {FIT_THRESHOLD}, rest by approximate_predict",
         "inputs": _fingerprint(embedded.model_id, hashes),
         "n_prompts": len(hashes),
     }
@@ -139,7 +140,7 @@ def run(
             "n_neighbors": n_neighbors,
             "random_state": random_state,
             "neighbours": neighbours,
-            "progress": embed_progress,  # the transform of rows outside UMAP's fitted sample
+            "progress": progress,  # UMAP's epochs, then the rows outside its fitted sample
         }
         with _stage(timings, "reduce", say, f"reducing to {n_components}-D"):
             coords = reduce(vectors, n_components=n_components, reducer=reducer, **umap_args)
@@ -152,6 +153,8 @@ def run(
                 min_samples=min_samples,
                 dup_groups=groups,
                 clusterer=clusterer,
+                random_state=random_state,
+                progress=progress,  # the placement of rows outside HDBSCAN's fitted sample
             )
         with _stage(timings, "describe", say, "describing clusters"):
             texts = store.prompt_texts(hashes)
@@ -171,6 +174,7 @@ def run(
         "n_dup_groups": int(result.dup_groups.max() + 1) if len(result.dup_groups) else 0,
         "min_cluster_size": result.min_cluster_size,
         "min_samples": result.min_samples,
+        "cluster_fitted_on": result.fitted_on or len(hashes),
     }
     store.finish_run(run_id, status="ok", timings=timings, stats=stats)
     return RunResult(run_id, embedded.run_id, len(hashes), result.n_clusters, result.noise_share, False, timings)

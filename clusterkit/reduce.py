@@ -3,10 +3,14 @@
 Both projections share one nearest-neighbour graph (computed once with pynndescent), which is
 also what finds near-duplicate prompts. Above ``fit_threshold`` rows, UMAP is fitted on a
 random sample of ``fit_sample`` rows and the rest are placed with ``transform``.
+
+Progress: UMAP reports its optimisation epochs through tqdm; :class:`_EpochsTo` is the file tqdm
+writes to, turning each ``n/total`` line into a ``progress(n, total)`` call.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -30,6 +34,32 @@ class Neighbours:
     indices: np.ndarray
     distances: np.ndarray
     index: Any = None
+
+
+class _EpochsTo:
+    """A write-only file for tqdm whose lines are ``n/total``: each becomes ``progress(n, total)``."""
+
+    _LINE = re.compile(r"(\d+)/(\d+)")
+
+    def __init__(self, progress: Callable[[int, int], None]) -> None:
+        self.progress = progress
+
+    def write(self, text: str) -> int:
+        found = self._LINE.search(text)
+        if found:
+            self.progress(int(found[1]), int(found[2]))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _epoch_progress(progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """UMAP settings that report its epochs to ``progress`` (none when there is nothing to report to)."""
+    if progress is None:
+        return {}
+    tqdm = {"disable": False, "file": _EpochsTo(progress), "bar_format": "{n}/{total}", "mininterval": 0.5}
+    return {"tqdm_kwds": tqdm}
 
 
 def _exact_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> Neighbours:
@@ -86,7 +116,8 @@ def reduce(
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Project ``vectors`` to ``n_components`` dimensions with UMAP (or with ``reducer``).
-    ``progress(done, total)`` follows the transform of the rows outside the fitted sample.
+    ``progress(done, total)`` follows UMAP's epochs, then the transform of the rows outside the
+    fitted sample (a new total starts a new phase).
 
     Same inputs and ``random_state`` give the same output."""
     n = len(vectors)
@@ -115,8 +146,9 @@ def reduce(
     if n > fit_threshold:
         rng = np.random.default_rng(random_state)
         sample = np.sort(rng.choice(n, size=fit_sample, replace=False))
-        model = umap.UMAP(**settings)
+        model = umap.UMAP(**settings, **_epoch_progress(progress))
         model.fit(vectors[sample])
+        model.tqdm_kwds = {"disable": True}  # the transform reports by chunks of rows instead
         out = np.empty((n, n_components), dtype=np.float32)
         rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
         out[sample] = model.embedding_
@@ -130,5 +162,5 @@ def reduce(
     if neighbours is not None and neighbours.indices.shape[1] >= k and n > 4096:
         # UMAP computes exact neighbours itself below 4,096 rows; above, it reuses ours.
         kwargs["precomputed_knn"] = (neighbours.indices[:, :k], neighbours.distances[:, :k], neighbours.index)
-    model = umap.UMAP(**settings, **kwargs)
+    model = umap.UMAP(**settings, **kwargs, **_epoch_progress(progress))
     return np.asarray(model.fit_transform(vectors), dtype=np.float32)

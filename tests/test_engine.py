@@ -199,3 +199,58 @@ def test_large_inputs_fit_on_a_sample_and_transform_the_rest():
     means = np.stack([out[i * 150 : (i + 1) * 150].mean(axis=0) for i in range(3)])
     nearest = np.argmin(((out[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     assert (nearest == np.repeat(np.arange(3), 150)).mean() > 0.95
+
+    # UMAP's epochs, then the transform of the rest, reach the progress callback
+    calls = []
+    reduce(
+        X, n_components=2, fit_threshold=200, fit_sample=120, random_state=1, progress=lambda d, t: calls.append((d, t))
+    )
+    epochs = [c for c in calls if c[1] != 450 - 120]
+    assert epochs and epochs[-1][0] == epochs[-1][1] > 0  # every epoch done
+    assert calls[-1] == (330, 330)  # then every row outside the sample placed
+
+
+def test_epoch_lines_from_tqdm_become_progress_calls():
+    from clusterkit.reduce import _EpochsTo
+
+    calls = []
+    out = _EpochsTo(lambda d, t: calls.append((d, t)))
+    for text in ["\r0/200", "\r57/200", "\r200/200", "\n", ""]:
+        assert out.write(text) == len(text)
+    out.flush()
+    assert calls == [(0, 200), (57, 200), (200, 200)]
+
+
+def _blobs(n_per: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(-20, 20, size=(6, 5))
+    return np.vstack([c + 0.6 * rng.standard_normal((n_per, 5)) for c in centers])
+
+
+def test_large_inputs_cluster_on_a_sample_and_place_the_rest():
+    from sklearn.metrics import adjusted_rand_score
+
+    X = _blobs(500)  # 3,000 rows in six blobs
+    truth = np.repeat(np.arange(6), 500)
+    full = cluster(X, min_cluster_size=60)
+    calls = []
+    sampled = cluster(
+        X, min_cluster_size=60, fit_threshold=2_000, fit_sample=1_000, progress=lambda d, t: calls.append((d, t))
+    )
+    assert full.fitted_on == 0 and sampled.fitted_on == 1_000
+    assert sampled.min_cluster_size == 60  # reported on the full data's scale
+    assert sampled.n_clusters == full.n_clusters == 6
+    assert adjusted_rand_score(full.labels, sampled.labels) > 0.95
+    assert adjusted_rand_score(truth, sampled.labels) > 0.95
+    assert calls[-1] == (2_000, 2_000)  # every row outside the sample placed, with progress
+    again = cluster(X, min_cluster_size=60, fit_threshold=2_000, fit_sample=1_000)
+    assert (again.labels == sampled.labels).all()  # the sample is drawn from random_state
+    # far-away points, sampled or placed, are noise: not forced into a cluster
+    far = np.vstack([X, 500.0 + 50 * np.random.default_rng(1).standard_normal((40, 5))])
+    placed = cluster(far, min_cluster_size=60, fit_threshold=2_000, fit_sample=1_000)
+    assert (placed.labels[-40:] == -1).all() and placed.n_clusters == 6
+    # near-duplicate groups stay whole across sampled and placed rows
+    groups = np.full(len(X), -1)
+    groups[[0, 2_999]] = 0  # one row of the first blob, one of the last
+    kept = cluster(X, min_cluster_size=60, dup_groups=groups, fit_threshold=2_000, fit_sample=1_000)
+    assert kept.labels[0] == kept.labels[2_999]
