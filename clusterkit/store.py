@@ -535,9 +535,9 @@ class Store:
         self, run_id: int, score_run_id: int | None, budget: int, flag_budget: int | None = None
     ) -> pd.DataFrame:
         """Map points of a cluster run (see report_points.sql): flagged prompts (at most
-        ``flag_budget``, default twice ``budget``) and at most ``budget`` others."""
+        ``flag_budget``, default ``budget``) and at most ``budget`` others."""
         params = {"run_id": run_id, "score_run": score_run_id or -1, "budget": int(budget)}
-        return self._query_file("report_points.sql", {**params, "flag_budget": int(flag_budget or 2 * budget)})
+        return self._query_file("report_points.sql", {**params, "flag_budget": int(flag_budget or budget)})
 
     def campaign_activity(self, run_id: int, members: pd.DataFrame, bucket_seconds: int) -> pd.DataFrame:
         """Per (campaign, account, cluster, near-duplicate family, time bucket) request counts."""
