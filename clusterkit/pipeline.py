@@ -134,7 +134,9 @@ def run(
     )
     try:
         with _stage(timings, "neighbours", say, "nearest neighbours"):
-            neighbours = nearest_neighbours(vectors, k=max(n_neighbors, 10), random_state=random_state)
+            neighbours = nearest_neighbours(
+                vectors, k=max(n_neighbors, 10), random_state=random_state, progress=progress
+            )
             groups = near_duplicate_groups(neighbours, dup_threshold)
         umap_args = {
             "n_neighbors": n_neighbors,

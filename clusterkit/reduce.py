@@ -62,8 +62,11 @@ def _epoch_progress(progress: Callable[[int, int], None] | None) -> dict[str, An
     return {"tqdm_kwds": tqdm}
 
 
-def _exact_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> Neighbours:
-    """Exact cosine kNN by blocked matrix products (fast up to a few tens of thousands of rows)."""
+def _exact_neighbours(
+    vectors: np.ndarray, k: int, block: int = 2048, progress: Callable[[int, int], None] | None = None
+) -> Neighbours:
+    """Exact cosine kNN by blocked matrix products (fast up to a few tens of thousands of rows);
+    ``progress(done, total)`` after each block of rows."""
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     unit = unit.astype(np.float32, copy=False)
     n = len(unit)
@@ -80,18 +83,25 @@ def _exact_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> Neighbo
         best = np.take_along_axis(top, order, axis=1)
         best[:, 0] = 1.0
         dist[start : start + block] = np.maximum(1.0 - best, 0.0)
+        if progress:
+            progress(min(start + block, n), n)
     return Neighbours(idx, dist)
 
 
 def nearest_neighbours(
-    vectors: np.ndarray, k: int = 15, random_state: int = 42, exact_below: int = 30_000
+    vectors: np.ndarray,
+    k: int = 15,
+    random_state: int = 42,
+    exact_below: int = 30_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Neighbours:
     """kNN graph under cosine distance: exact below ``exact_below`` rows (blocked matrix
-    products, no compilation), approximate (pynndescent) above."""
+    products, no compilation; ``progress(done, total)`` per block), approximate (pynndescent,
+    no progress hooks) above."""
     n = len(vectors)
     k = max(2, min(k, n - 1)) if n > 2 else n
     if n <= exact_below:
-        return _exact_neighbours(vectors, k)
+        return _exact_neighbours(vectors, k, progress=progress)
     from pynndescent import NNDescent
 
     index = NNDescent(

@@ -254,3 +254,15 @@ def test_large_inputs_cluster_on_a_sample_and_place_the_rest():
     groups[[0, 2_999]] = 0  # one row of the first blob, one of the last
     kept = cluster(X, min_cluster_size=60, dup_groups=groups, fit_threshold=2_000, fit_sample=1_000)
     assert kept.labels[0] == kept.labels[2_999]
+
+
+def test_exact_neighbours_report_progress_per_block_and_match_one_block():
+    from clusterkit.reduce import _exact_neighbours
+
+    X = np.random.default_rng(5).standard_normal((100, 8)).astype(np.float32)
+    calls = []
+    blocked = _exact_neighbours(X, 5, block=30, progress=lambda d, t: calls.append((d, t)))
+    whole = nearest_neighbours(X, k=5)
+    assert calls == [(30, 100), (60, 100), (90, 100), (100, 100)]
+    assert (blocked.indices == whole.indices).all() and np.allclose(blocked.distances, whole.distances)
+    assert (whole.indices[:, 0] == np.arange(100)).all()  # each row is its own first neighbour
