@@ -152,8 +152,10 @@ class EmbedReport:
 
 def _local_batches(
     store: Any, emb: Embedder, missing: Sequence[str], chunk_size: int, timings: dict[str, float]
-) -> Iterator[tuple[Sequence[str], np.ndarray, Any]]:
-    """The local engine: chunks of prompts read from the store and encoded in this process."""
+) -> Iterator[tuple[Sequence[str], np.ndarray, Any, int | None]]:
+    """The local engine: chunks of prompts read from the store and encoded in this process;
+    (hashes, vectors, token counts, the model's token window) per chunk."""
+    max_tokens = getattr(emb, "max_tokens", None)
     for start in range(0, len(missing), chunk_size):
         hashes = missing[start : start + chunk_size]
         t0 = time.perf_counter()
@@ -163,7 +165,7 @@ def _local_batches(
         n_tokens = emb.token_lengths(texts) if hasattr(emb, "token_lengths") else None
         timings["read"] += t1 - t0
         timings["encode"] += time.perf_counter() - t1
-        yield hashes, vectors, n_tokens
+        yield hashes, vectors, n_tokens, max_tokens
 
 
 ENGINES = ("local", "ray")
@@ -220,7 +222,6 @@ def embed(
     timings = {"encode": 0.0, "write": 0.0, "read": 0.0}
     try:
         if missing:
-            max_tokens = getattr(emb, "max_tokens", None)
             table = None
             if engine == "ray":
                 from .ray_engine import ray_batches
@@ -240,7 +241,8 @@ def embed(
                 )
             else:
                 batches = _local_batches(store, emb, missing, chunk_size, timings)
-            for hashes, vectors, n_tokens in batches:
+            # the token window comes with each batch: with Ray only the workers load the model
+            for hashes, vectors, n_tokens, max_tokens in batches:
                 t2 = time.perf_counter()
                 if table is None:
                     table = store.embedding_table(model_id, vectors.shape[1], max_tokens)

@@ -41,6 +41,7 @@ class _Encoder:
             "prompt_hash": batch["prompt_hash"],
             "vector": self.emb.encode(texts),
             "n_tokens": self.emb.token_lengths(texts),
+            "max_tokens": np.full(len(texts), self.emb.max_tokens, dtype=np.int32),
         }
 
 
@@ -71,8 +72,9 @@ def ray_batches(
     export_dir: str | os.PathLike[str] | None,
     workers: int | None,
     timings: dict[str, float],
-) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
-    """Yield (hashes, vectors, token counts) batches encoded on Ray; see the module docstring."""
+) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, int]]:
+    """Yield (hashes, vectors, token counts, the model's token window) batches encoded on Ray; see
+    the module docstring. The model is loaded by the workers only."""
     try:
         import ray
     except ImportError as exc:
@@ -105,7 +107,8 @@ def ray_batches(
         t0 = time.perf_counter()
         for batch in ds.iter_batches(batch_size=chunk_size, batch_format="numpy"):
             timings["encode"] += time.perf_counter() - t0
-            yield [str(h) for h in batch["prompt_hash"]], np.asarray(batch["vector"], np.float32), batch["n_tokens"]
+            hashes = [str(h) for h in batch["prompt_hash"]]
+            yield hashes, np.asarray(batch["vector"], np.float32), batch["n_tokens"], int(batch["max_tokens"][0])
             t0 = time.perf_counter()
     finally:
         if started_here and ray.is_initialized():

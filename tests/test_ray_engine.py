@@ -21,7 +21,7 @@ TEXTS = [
 
 
 @pytest.mark.slow
-def test_ray_engine_matches_local_engine(tmp_path):
+def test_ray_engine_matches_local_engine(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     texts = [f"{t} (variant {i})" for i in range(25) for t in TEXTS]  # 150 distinct prompts
     log = write_jsonl(tmp_path / "log.jsonl", [nested(i, f"a{i % 7}", t) for i, t in enumerate(texts)])
@@ -32,12 +32,18 @@ def test_ray_engine_matches_local_engine(tmp_path):
         args = ["embed", "--db", str(db), "--engine", engine]
         if engine == "ray":
             args += ["--export-dir", str(tmp_path / "exports"), "--workers", "1"]
+
+            def no_model_on_the_driver(*_a, **_k):
+                raise AssertionError("the driver loaded the model: only Ray's workers should")
+
+            monkeypatch.setattr("clusterkit.embed.load_sentence_model", no_model_on_the_driver)
         assert main(args) == 0
         with Store(db, read_only=True) as store:
             (model,) = store.embedding_models()
             hashes, vecs = store.load_embeddings(model["model_id"])
             run = store.run(store.latest_run("embed"))
         assert run["params"]["engine"] == engine and run["stats"]["embedded"] == len(texts)
+        assert model["max_tokens"] == 256  # the model's window, reported by the workers under Ray
         vectors[engine] = (hashes, vecs)
     assert vectors["local"][0] == vectors["ray"][0]
     local, ray = vectors["local"][1], vectors["ray"][1]
