@@ -72,10 +72,16 @@ def _pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_00
     return out
 
 
-def _coordination(cells: pd.DataFrame, idx: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _coordination(
+    cells: pd.DataFrame, idx: dict[str, int], floor: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of accounts active in the same semantic cluster in the same time window, and how
     coordinated they are: (same regions: cosine of cluster profiles) x (same times: cosine of
-    activity over windows) x (confidence: accounts with few requests match by chance)."""
+    activity over windows) x (confidence: accounts with few requests match by chance).
+
+    Only pairs coordinated at least ``floor`` are returned. Pairs sharing a cell grow with the
+    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so the time
+    profiles are compared only for pairs whose region match alone reaches ``floor``."""
     if cells.empty:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([])
@@ -95,9 +101,15 @@ def _coordination(cells: pd.DataFrame, idx: dict[str, int]) -> tuple[np.ndarray,
     volume = np.zeros(len(idx))
     np.add.at(volume, cells["account_id"].map(idx).to_numpy(), cells["n"].to_numpy(float))
     fewer = np.minimum(volume[rows], volume[cols])
-    weight = _pair_cosine(regions, rows, cols) * _pair_cosine(times, rows, cols) * fewer / (fewer + 5)
-    return rows, cols, weight
+    weight = _pair_cosine(regions, rows, cols) * fewer / (fewer + 5)  # an upper bound: times cosine <= 1
+    can = weight >= floor
+    rows, cols, weight = rows[can], cols[can], weight[can] * _pair_cosine(times, rows[can], cols[can])
+    keep = weight >= floor
+    return rows[keep], cols[keep], weight[keep]
 
+
+# an account pair's edge weight: co-activity and shared rare infrastructure
+_COACT_WEIGHT, _INFRA_WEIGHT = 0.7, 0.3
 
 # (kind, strength of a shared value, largest share of accounts for a value to count as rare)
 _INFRA = (
@@ -301,11 +313,14 @@ def detect(
     signals = signals.reset_index(drop=True).copy()
     idx = _index(signals)
     n = len(signals)
-    rows, cols, coact = _coordination(cells, idx)
+    # an edge needs COACT * coact + INFRA * infra >= edge_threshold with infra <= 1: pairs below
+    # that much co-activity are never edges, and are dropped before infrastructure is compared
+    floor = max(0.0, (params.edge_threshold - _INFRA_WEIGHT) / _COACT_WEIGHT - 1e-9)
+    rows, cols, coact = _coordination(cells, idx, floor)
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
     infra = _infra_match(infra_used, idx, rows, cols)
-    weight = 0.7 * coact + 0.3 * infra
+    weight = _COACT_WEIGHT * coact + _INFRA_WEIGHT * infra
     keep = weight >= params.edge_threshold
     rows, cols, coact, infra, weight = rows[keep], cols[keep], coact[keep], infra[keep], weight[keep]
     community = _communities(n, rows, cols, weight, params.seed)

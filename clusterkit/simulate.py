@@ -4,6 +4,12 @@
 that ingest must quarantine) and ``truth.csv`` (``account_id,label,group``). With ``corpora``
 (a folder of ``*.jsonl.gz`` prompt corpora such as ``../shared/data/prompts``) prompts are drawn
 from real data; without it, :mod:`clusterkit.prompts_builtin` keeps the demo self-contained.
+
+Real corpora are finite (about 65k organic prompts, 52k Alpaca tasks): a large log draws each
+prompt many times. Sent verbatim by many accounts, every prompt would look "popular" — which real
+traffic is not, and which hides the disjoint coverage of a sweep. So the k-th time a corpus prompt
+is handed out again it comes reworded the way people and scripts vary a request (a greeting, a
+"thanks", "keep it short"; :func:`_reworded`), a distinct text with nearly the same meaning.
 """
 
 from __future__ import annotations
@@ -126,6 +132,38 @@ class _Account:
     pivot_at: float | None = None
 
 
+_LEADS = ("", "Quick question: ", "Hi, ", "Can you help? ", "Hey! ", "Question: ", "Please help: ", "I was wondering: ")
+_TAILS = (
+    "",
+    " Thanks!",
+    " Thank you.",
+    " Please explain simply.",
+    " Keep it short.",
+    " (urgent)",
+    " thx",
+    " Any ideas?",
+)
+_LEADS_CJK = ("", "请问：", "你好，", "帮我看看：", "问一下：", "麻烦你：", "急！", "想请教：")
+_TAILS_CJK = ("", "谢谢！", "谢谢。", "请简单解释。", "简短一点。", "（急）", "多谢", "有什么想法吗？")
+
+
+def _is_cjk(text: str) -> bool:
+    return any(
+        "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text[:40]
+    )
+
+
+def _reworded(text: str, k: int) -> str:
+    """The ``k``-th rewording of ``text`` (``k = 0``: the text itself); 63 distinct ones, then
+    numbered."""
+    if k == 0:
+        return text
+    leads, tails = (_LEADS_CJK, _TAILS_CJK) if _is_cjk(text) else (_LEADS, _TAILS)
+    form = (k - 1) % 63 + 1  # 1..63: every (lead, tail) pair but the plain one
+    out = leads[form % 8] + text + tails[form // 8]
+    return out if k <= 63 else f"{out} ({k // 63 + 1})"
+
+
 class _Pools:
     """Prompt pools by role, from real corpora or the built-in generator."""
 
@@ -141,11 +179,17 @@ class _Pools:
                     rng.shuffle(texts)
                     self.real[role] = texts
         self.need = need
+        self.drawn = {role: [0] * len(texts) for role, texts in self.real.items()}
 
     def take(self, role: str, n: int, offset: int = 0) -> list[str]:
         texts = self.real.get(role)
         if texts:
-            return [texts[(offset + i) % len(texts)] for i in range(n)]
+            drawn, out = self.drawn[role], []
+            for i in range(n):
+                j = (offset + i) % len(texts)
+                out.append(_reworded(texts[j], drawn[j]))
+                drawn[j] += 1
+            return out
         rng = self.rng
         if role == "organic":
             return builtin.organic_prompts(rng, n)

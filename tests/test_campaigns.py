@@ -187,6 +187,28 @@ def test_detect_on_hand_made_signals():
     assert set(det.edges[["a", "b"]].to_numpy().ravel()) == {"a0", "a1", "a2"}
 
 
+def test_coordination_floor_drops_only_pairs_below_it():
+    """Pairs below the floor can never become edges; the rest keep their exact weights."""
+    from clusterkit.campaigns import _coordination, _index
+
+    rng = np.random.default_rng(4)
+    accounts = [f"a{i}" for i in range(40)]
+    cells = pd.DataFrame(
+        [
+            {"account_id": a, "cluster": int(c), "window": int(w), "n": int(rng.integers(1, 9)), "n_prompts": 1}
+            for a in accounts
+            for c, w in {(int(rng.integers(0, 4)), int(rng.integers(0, 6))) for _ in range(int(rng.integers(2, 10)))}
+        ]
+    )
+    idx = _index(pd.DataFrame({"account_id": accounts}))
+    rows, cols, weight = _coordination(cells, idx)
+    assert len(rows) > 100 and 0 < (weight < 0.2).sum() < len(rows)  # a floor of 0.2 has pairs to drop
+    kept = _coordination(cells, idx, floor=0.2)
+    expected = {(r, c): w for r, c, w in zip(rows, cols, weight) if w >= 0.2}
+    assert {(r, c): w for r, c, w in zip(*kept)} == pytest.approx(expected)
+    assert len(kept[0]) == len(expected)
+
+
 def test_no_linked_accounts_means_no_campaign():
     """Accounts that never share a cluster and time window: scored alone, none flagged."""
     signals = pd.DataFrame([_account(f"a{i}", 30, 48, scripted=i == 0) for i in range(4)])

@@ -58,7 +58,28 @@ def test_real_corpora_are_used_when_given(tmp_path, shared_prompts):
         alpaca = {orjson.loads(line)["text"] for line in fh}
     recs = [orjson.loads(line) for line in sim.requests_path.read_bytes().splitlines()]
     sweep_texts = [_prompt(r) for r in recs if r["account"]["id"] in sweep]
-    assert sweep_texts and all(t in alpaca for t in sweep_texts)
+    # verbatim Alpaca tasks, but for the few another account drew before (then reworded)
+    assert sweep_texts and sum(t in alpaca for t in sweep_texts) >= 0.95 * len(sweep_texts)
+    assert len(set(sweep_texts)) == len(sweep_texts)
+
+
+def test_corpus_prompts_drawn_again_come_reworded(tmp_path):
+    import gzip
+    import random
+
+    from clusterkit.simulate import _Pools, _reworded
+
+    tasks = ["Name three primary colours.", "Explain recursion.", "请解释量子力学"]
+    with gzip.open(tmp_path / "alpaca_52k.jsonl.gz", "wb") as fh:
+        fh.write(b"".join(orjson.dumps({"text": t}) + b"\n" for t in tasks))
+    pools = _Pools(random.Random(0), tmp_path, 0)
+    first = pools.take("sweep", 10)
+    again = pools.take("sweep", 4, offset=2)
+    assert len(set(first + again)) == 14  # never the same text twice, across draws too
+    assert set(first[:3]) == set(tasks)  # the first draw of each is verbatim
+    assert all(any(t in x for t in tasks) for x in first + again)  # rewordings keep the task
+    assert _reworded("请解释量子力学", 1).startswith("请问") and _reworded("hi", 1) == "Quick question: hi"
+    assert len({_reworded("task", k) for k in range(300)}) == 300
 
 
 def test_bad_options(tmp_path):
