@@ -170,3 +170,24 @@ def test_package_api():
     assert callable(run) and Store.__name__ == "Store"
     for name in clusterkit.__all__:
         assert getattr(clusterkit, name) is not None
+
+
+def test_progress_bar_restarts_its_clock_when_a_stage_changes_phase():
+    """UMAP reports epochs, then rows placed: a new total is a new phase, with its own ETA."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from clusterkit.cli import _bar
+
+    bar, update = _bar(Console(file=io.StringIO()), "reducing")
+    with bar:
+        task = bar.tasks[0]
+        update(50, 200)
+        first = task.start_time
+        time.sleep(0.01)
+        update(100, 200)  # the same phase: the clock runs on
+        assert task.start_time == first and task.completed == 100
+        update(10, 5_000)  # a new phase
+        assert task.start_time > first and (task.completed, task.total) == (10, 5_000)
