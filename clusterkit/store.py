@@ -152,6 +152,9 @@ class Store:
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
         self._con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's own progress bar prints into stdout for queries over 2 s, through the CLI's bars
+        # and into logs; clusterkit reports progress itself
+        self._con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.migrate()
         elif self.schema_version() == 0:

@@ -68,3 +68,11 @@ def test_check_identifier(name, ok):
     else:
         with pytest.raises(StoreError):
             check_identifier(name)
+
+
+def test_duckdb_prints_no_progress_bar_of_its_own(tmp_path):
+    """DuckDB's bar (on by default) would print into stdout through the CLI's bars and logs."""
+    with Store(tmp_path / "s.duckdb") as store:
+        assert not store.sql("SELECT current_setting('enable_progress_bar') AS on").iloc[0, 0]
+    with Store(tmp_path / "s.duckdb", read_only=True) as store:
+        assert not store.sql("SELECT current_setting('enable_progress_bar') AS on").iloc[0, 0]
