@@ -153,8 +153,12 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
         self._con.execute("SET TimeZone = 'UTC'")
         # DuckDB's own progress bar prints into stdout for queries over 2 s, through the CLI's bars
-        # and into logs; clusterkit reports progress itself
-        self._con.execute("SET enable_progress_bar = false")
+        # and into logs; clusterkit reports progress itself. Inside Jupyter without ipywidgets
+        # DuckDB refuses the setting, and cannot draw its bar there either.
+        try:
+            self._con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            pass
         if not read_only:
             self.migrate()
         elif self.schema_version() == 0:
