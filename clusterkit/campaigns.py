@@ -173,7 +173,7 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 #: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
-RECIPE = "two-pass-v3"
+RECIPE = "two-pass-v4"
 
 NEAR = "works next to a flagged campaign's prompts"
 AUTOMATION = "machine or network evidence"
@@ -211,10 +211,26 @@ _GATES = ("sustained volume per account", "persistent (active over a day or more
 _FIRES = 0.5
 
 
+#: per-account prompt hints: (evidence, signal column)
+_HINTS = (
+    ("templated prompts", "template_share"),
+    ("reasoning elicitation (chain of thought)", "cot_share"),
+    ("grader / rubric prompts", "grader_share"),
+)
+
+
+def _beyond(share: float, ordinary: float) -> float:
+    """0..1: how far ``share`` goes from what an ordinary account shows towards all of its prompts."""
+    return float(np.clip((share - ordinary) / max(1.0 - ordinary, 1e-9), 0, 1))
+
+
 def _campaign_evidence(
-    members: pd.DataFrame, prompts: pd.DataFrame, pair_infra: float, typical_volume: float, params: DetectParams
+    members: pd.DataFrame, prompts: pd.DataFrame, pair_infra: float, typical: dict[str, float], params: DetectParams
 ) -> dict[str, float]:
-    """Named evidence (each 0..1) that a community is a distillation campaign."""
+    """Named evidence (each 0..1) that a community is a distillation campaign. ``typical`` holds
+    what an ordinary account shows (``n_req`` and the prompt-hint shares): volume and prompt hints
+    count only beyond it (where every user's prompts fall into near-duplicate families, as in a
+    large log of popular questions, "templated" says nothing)."""
     mine = prompts[prompts["account_id"].isin(members["account_id"])]
     per_prompt = mine.groupby("prompt_hash")["account_id"].nunique()
     disjoint = float((mine["prompt_hash"].map(per_prompt) == 1).mean()) if len(mine) else 0.0
@@ -222,7 +238,7 @@ def _campaign_evidence(
     pivot = members["pivot_hours"].to_numpy(dtype=float) if "pivot_hours" in members else np.array([np.nan])
     near = members["near_lift"].to_numpy(dtype=float) if "near_lift" in members else np.array([np.nan])
     evidence = {
-        "sustained volume per account": float(np.clip(members["n_req"].median() / (4 * typical_volume), 0, 1)),
+        "sustained volume per account": float(np.clip(members["n_req"].median() / (4 * typical["n_req"]), 0, 1)),
         "coverage sweep (accounts send disjoint prompts)": disjoint * (1 - float(members["popular_share"].mean())),
         "even load across accounts": _entropy(members["n_req"].to_numpy(dtype=float)),
         "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
@@ -232,10 +248,9 @@ def _campaign_evidence(
         "shared client or infrastructure": pair_infra,
         NEAR: float(np.clip((np.nan_to_num(near, nan=1.0).mean() - 1) / 1.5, 0, 1)),
         "pivot to a new model within a day of release": float(np.mean(np.nan_to_num(pivot, nan=1e9) <= 24)),
-        "templated prompts": float(members["template_share"].mean()),
-        "reasoning elicitation (chain of thought)": float(members["cot_share"].mean()),
-        "grader / rubric prompts": float(members["grader_share"].mean()),
     }
+    for name, column in _HINTS:
+        evidence[name] = _beyond(float(members[column].mean()), typical[column])
     evidence[AUTOMATION] = max(evidence[name] for name in _MACHINE)
     return evidence
 
@@ -329,8 +344,9 @@ def detect(
     # (campaign accounts must not set the bar they are measured against).
     sizes = np.bincount(community[community >= 0], minlength=1)
     grouped = (community >= 0) & (sizes[np.maximum(community, 0)] >= params.min_campaign_accounts)
-    baseline = signals["n_req"][~grouped] if (~grouped).any() else signals["n_req"]
-    typical = float(max(baseline.median(), 1.0))
+    baseline = signals[~grouped] if (~grouped).any() else signals
+    typical = {column: float(baseline[column].median()) for _, column in _HINTS}
+    typical["n_req"] = float(max(baseline["n_req"].median(), 1.0))
     acc = signals[["account_id", "n_req", "first_ts", "last_ts"]].copy()
     acc["score"] = 0.0
     acc["campaign_id"] = None

@@ -219,6 +219,33 @@ def test_no_linked_accounts_means_no_campaign():
     assert (det.accounts["score"] < 0.5).all() and det.accounts["reasons"].str.startswith("not coordinated").all()
 
 
+@pytest.mark.parametrize("ordinary_share, flagged", [(0.0, True), (0.8, False)])
+def test_prompt_hints_count_beyond_what_ordinary_accounts_show(ordinary_share, flagged):
+    """Busy users who talk about the same things at the same hours, most of whose prompts fall
+    into near-duplicate families: "templated" is their only machine-like evidence. Where ordinary
+    accounts show none of that, it flags them; where every account's prompts fall into such
+    families (a large log of popular questions, reworded), it says nothing."""
+    signals = pd.DataFrame(
+        [{**_account(f"u{i}", 60, 48, scripted=False), "template_share": 0.85} for i in range(3)]
+        + [{**_account(f"o{i}", 10, 30, scripted=False), "template_share": ordinary_share} for i in range(40)]
+    )
+    cells = pd.DataFrame(
+        [c for i in range(3) for c in _cells(f"u{i}", range(3), range(8), 5)]
+        + [c for i in range(40) for c in _cells(f"o{i}", [10 + i % 5], [i % 8], 10)]
+    )
+    prompts = pd.DataFrame(
+        [{"account_id": f"u{i}", "prompt_hash": f"u{i}-{j}", "n": 1} for i in range(3) for j in range(60)]
+        + [{"account_id": f"o{i}", "prompt_hash": f"o{i}-{j}", "n": 1} for i in range(40) for j in range(10)]
+    )
+    det = detect(signals, cells, prompts, params=DetectParams(min_campaign_accounts=3))
+    (group,) = det.campaigns.to_dict(orient="records")
+    assert sorted(group["members"]) == ["u0", "u1", "u2"]
+    expected = (0.85 - ordinary_share) / (1 - ordinary_share)
+    assert group["evidence"]["templated prompts"] == pytest.approx(expected)
+    assert bool(det.accounts.set_index("account_id").loc[["u0", "u1", "u2"], "flagged"].all()) is flagged
+    assert not det.accounts.loc[det.accounts["account_id"].str.startswith("o"), "flagged"].any()
+
+
 def test_second_pass_finds_low_and_slow_resellers():
     """Resellers: human timing, no shared infrastructure, half their traffic next to a flagged
     campaign's prompts and half cover traffic. Pass 1 must not flag them (nothing machine-like),
