@@ -8,7 +8,8 @@ those languages do not separate words with spaces.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
+from itertools import islice
 
 import numpy as np
 
@@ -43,51 +44,73 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def class_tfidf_keywords(texts: Sequence[str], labels: np.ndarray, top_n: int = 8) -> dict[int, list[str]]:
+def class_tfidf_keywords(
+    texts: Iterable[str], labels: np.ndarray, top_n: int = 8, *, chunk: int = 20_000
+) -> dict[int, list[str]]:
     """Top ``top_n`` c-TF-IDF terms for every label >= 0 (noise, -1, is a class for the IDF only).
 
     weight(t, c) = tf(t, c) / |c| * log(1 + A / f(t)), with A the mean number of terms per class
-    and f(t) the frequency of t over all classes (as in BERTopic)."""
+    and f(t) the frequency of t over all classes (as in BERTopic). ``texts`` (in the order of
+    ``labels``) are read ``chunk`` at a time and only per-class term counts are kept, sparse: a
+    million prompts never sit in memory as a document-term matrix, nor classes x terms densely.
+    Ties rank alphabetically."""
     from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels)
-    classes = np.unique(labels)
-    if len(texts) == 0 or not (classes >= 0).any():
+    classes, codes = np.unique(labels, return_inverse=True)
+    if len(labels) == 0 or not (classes >= 0).any():
         return {}
-    vec = CountVectorizer(analyzer=tokenize)
-    try:
-        counts = vec.fit_transform(texts)
-    except ValueError:  # no tokens at all
+    vocab: dict[str, int] = {}
+    per_class = csr_matrix((len(classes), 0))
+    it = iter(texts)
+    for start in range(0, len(labels), chunk):
+        part = list(islice(it, min(chunk, len(labels) - start)))
+        if len(part) != min(chunk, len(labels) - start):
+            raise ValueError(f"{start + len(part)} texts for {len(labels)} labels")
+        rows, cols = [], []
+        for code, text in zip(codes[start : start + chunk], part):
+            terms = [vocab.setdefault(t, len(vocab)) for t in tokenize(text)]
+            cols.extend(terms)
+            rows.extend([code] * len(terms))
+        per_class.resize((len(classes), len(vocab)))
+        per_class = per_class + csr_matrix(
+            (np.ones(len(cols)), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+            shape=(len(classes), len(vocab)),
+        )
+    if next(it, None) is not None:
+        raise ValueError(f"more texts than the {len(labels)} labels")
+    if not vocab:  # no tokens at all
         return {int(c): [] for c in classes if c >= 0}
-    index = {c: i for i, c in enumerate(classes)}
-    member = csr_matrix(
-        (np.ones(len(labels)), ([index[c] for c in labels], np.arange(len(labels)))), shape=(len(classes), len(labels))
-    )
-    per_class = (member @ counts).toarray().astype(np.float64)
-    totals = per_class.sum(axis=1, keepdims=True)
-    tf = per_class / np.maximum(totals, 1)
-    freq = per_class.sum(axis=0)
-    avg = totals.mean()
-    weights = tf * np.log1p(avg / np.maximum(freq, 1))
-    vocab = np.asarray(vec.get_feature_names_out())
+    totals = np.asarray(per_class.sum(axis=1)).ravel()
+    freq = np.asarray(per_class.sum(axis=0)).ravel()
+    idf = np.log1p(totals.mean() / np.maximum(freq, 1))
+    weights = csr_matrix(per_class.multiply(1 / np.maximum(totals, 1)[:, None]).multiply(idf[None, :]))
+    terms = np.array(list(vocab), dtype=object)
+    alphabetical = np.empty(len(terms), dtype=np.int64)
+    alphabetical[np.argsort(terms.astype(str), kind="stable")] = np.arange(len(terms))
     out: dict[int, list[str]] = {}
-    for c, i in index.items():
+    for i, c in enumerate(classes):
         if c < 0:
             continue
-        row = weights[i]
-        top = np.argsort(-row, kind="stable")[:top_n]
-        out[int(c)] = [str(vocab[j]) for j in top if row[j] > 0]
+        lo, hi = weights.indptr[i], weights.indptr[i + 1]
+        cols, vals = weights.indices[lo:hi], weights.data[lo:hi]
+        keep = vals > 0
+        cols, vals = cols[keep], vals[keep]
+        top = np.lexsort((alphabetical[cols], -vals))[:top_n]
+        out[int(c)] = [str(terms[j]) for j in cols[top]]
     return out
 
 
 def representatives(vectors: np.ndarray, labels: np.ndarray, k: int = 3) -> dict[int, np.ndarray]:
     """Row indices of the ``k`` members closest (cosine) to each cluster's centroid."""
     out: dict[int, np.ndarray] = {}
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    for c in np.unique(labels[labels >= 0]):
-        members = np.flatnonzero(labels == c)
-        centroid = unit[members].mean(axis=0)
-        sims = unit[members] @ centroid
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.unique(labels))
+    for c, members in zip(np.unique(labels), np.split(order, bounds[1:])):
+        if c < 0:
+            continue
+        unit = vectors[members] / np.maximum(np.linalg.norm(vectors[members], axis=1, keepdims=True), 1e-12)
+        sims = unit @ unit.mean(axis=0)
         out[int(c)] = members[np.argsort(-sims, kind="stable")[:k]]
     return out

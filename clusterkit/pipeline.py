@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from .cluster import FIT_SAMPLE, FIT_THRESHOLD, Clusterer, cluster, near_duplicate_groups
@@ -92,10 +93,10 @@ def run(
         map_reducer = map_reducer or gpu.cuml_reducer(2, n_neighbors, 0.1, random_state)
         clusterer = clusterer or gpu.cuml_clusterer(n, min_cluster_size, min_samples)
         backend = "torch"
-    emb = get_embedder(embedder, model, backend)
     say("embedding")
     t0 = time.perf_counter()
-    embedded = embed(store, embedder=emb, progress=progress)
+    # the model is not kept past this stage: its session and buffers would stay resident through the rest
+    embedded = embed(store, embedder=get_embedder(embedder, model, backend), progress=progress)
     timings = {"embed": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
@@ -159,7 +160,7 @@ def run(
                 progress=progress,  # the placement of rows outside HDBSCAN's fitted sample
             )
         with _stage(timings, "describe", say, "describing clusters"):
-            texts = store.prompt_texts(hashes)
+            texts = chain.from_iterable(store.iter_prompt_texts(hashes))
             keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords)
             reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
         with _stage(timings, "write", say, "writing the run"):

@@ -384,18 +384,23 @@ class Store:
 
     def prompt_texts(self, hashes: Sequence[str]) -> list[str]:
         """Texts of ``hashes``, in the same order."""
+        return [text for part in self.iter_prompt_texts(hashes) for text in part]
+
+    def iter_prompt_texts(self, hashes: Sequence[str], chunk: int = 50_000) -> Iterator[list[str]]:
+        """Texts of ``hashes`` in the same order, ``chunk`` at a time (a million prompts' texts
+        need not sit in memory at once)."""
         import pyarrow as pa
 
-        keys = pa.table(
-            {"prompt_hash": pa.array(list(hashes), pa.string()), "pos": pa.array(range(len(hashes)), pa.int64())}
-        )
-        with self._registered(_keys=keys):
-            rows = self._con.execute(
-                "SELECT k.pos, p.text FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos"
-            ).fetchall()
-        if len(rows) != len(hashes):
-            raise StoreError(f"{len(hashes) - len(rows)} prompt hash(es) not found in the prompts table")
-        return [r[1] for r in rows]
+        for start in range(0, len(hashes), chunk):
+            part = list(hashes[start : start + chunk])
+            keys = pa.table({"prompt_hash": pa.array(part, pa.string()), "pos": pa.array(range(len(part)), pa.int64())})
+            with self._registered(_keys=keys):
+                rows = self._con.execute(
+                    "SELECT k.pos, p.text FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos"
+                ).fetchall()
+            if len(rows) != len(part):
+                raise StoreError(f"{len(part) - len(rows)} prompt hash(es) not found in the prompts table")
+            yield [r[1] for r in rows]
 
     def write_embeddings(
         self, table: str, hashes: Sequence[str], vectors: Any, n_tokens: Any, max_tokens: int | None, run_id: int
@@ -429,20 +434,29 @@ class Store:
                 [run_id],
             )
 
-    def load_embeddings(self, model_id: str) -> tuple[list[str], Any]:
-        """All stored vectors of ``model_id``: (prompt hashes sorted, float32 matrix)."""
+    def load_embeddings(self, model_id: str, batch: int = 100_000) -> tuple[list[str], Any]:
+        """All stored vectors of ``model_id``: (prompt hashes sorted, float32 matrix).
+
+        The vectors stream into a matrix allocated once, each batch put at its hash's sorted
+        position: sorting in DuckDB would carry every vector through the sort and hold about twice
+        the matrix (a million 384-d vectors: 1.5 GB more), and DuckDB's allocator keeps it."""
         import numpy as np
 
         found = self._embedding_model(model_id)
         if found is None:
             raise StoreError(f"no embeddings for model {model_id!r}; run `clusterkit embed` first")
         table, dim = found
-        result = self._con.sql(f"SELECT prompt_hash, vector FROM {table} ORDER BY prompt_hash").to_arrow_table()
-        hashes = result.column("prompt_hash").to_pylist()
-        vec = result.column("vector").combine_chunks()
-        matrix = (
-            np.asarray(vec.values, dtype=np.float32).reshape(-1, dim) if len(vec) else np.zeros((0, dim), np.float32)
-        )
+        hashes = sorted(r[0] for r in self._con.execute(f"SELECT prompt_hash FROM {table}").fetchall())
+        where = {h: i for i, h in enumerate(hashes)}
+        matrix = np.empty((len(hashes), dim), dtype=np.float32)
+        filled = 0
+        reader = self._con.sql(f"SELECT prompt_hash, vector FROM {table}").to_arrow_reader(batch)
+        for part in reader:
+            rows = np.fromiter((where[h] for h in part.column(0).to_pylist()), np.int64, part.num_rows)
+            matrix[rows] = np.asarray(part.column(1).flatten(), dtype=np.float32).reshape(-1, dim)
+            filled += part.num_rows
+        if filled != len(hashes):
+            raise StoreError(f"{table} changed while its vectors were read ({filled} of {len(hashes)} rows)")
         return hashes, matrix
 
     def embedding_models(self) -> list[dict[str, Any]]:

@@ -53,6 +53,22 @@ def test_cache_hits_skip_the_model(prompt_store):
     assert matrix.shape == (300, 16) and len(set(hashes)) == 300
 
 
+def test_vectors_load_sorted_by_hash_whatever_order_they_were_written(prompt_store):
+    """Vectors stream in batches into one matrix, each row at its hash's sorted position."""
+    import numpy as np
+
+    hashes = prompt_store.sql("SELECT prompt_hash FROM prompts")["prompt_hash"].tolist()[:7]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(7, 5)).astype(np.float32)
+    table = prompt_store.embedding_table("rows-5", 5)
+    for part in ([4, 0, 6], [2], [5, 1, 3]):  # three inserts, out of hash order
+        prompt_store.write_embeddings(table, [hashes[i] for i in part], vectors[part], None, None, run_id=1)
+    got_hashes, matrix = prompt_store.load_embeddings("rows-5", batch=2)
+    assert got_hashes == sorted(hashes)
+    expected = {h: v for h, v in zip(hashes, vectors)}
+    assert np.array_equal(matrix, np.stack([expected[h] for h in got_hashes]))
+
+
 def test_new_prompts_only_are_embedded(prompt_store, tmp_path):
     embed(prompt_store, embedder=CountingEmbedder())
     ingest(

@@ -175,6 +175,21 @@ def test_tokenize_and_keywords_handle_cjk():
     assert -1 not in kw
 
 
+def test_keywords_stream_texts_in_chunks():
+    """Texts may come as a stream, read a chunk at a time: the same keywords as all at once, ties
+    alphabetical; a stream shorter or longer than the labels is an error, not a silent shift."""
+    texts = [f"alpha beta {w} gamma" for w in ("one", "two", "three")] + ["delta epsilon zeta"] * 3 + ["noise"]
+    labels = np.array([0, 0, 0, 1, 1, 1, -1])
+    whole = class_tfidf_keywords(texts, labels, top_n=4)
+    assert whole == class_tfidf_keywords(iter(texts), labels, top_n=4, chunk=2)
+    assert whole[1] == ["delta", "epsilon", "zeta"]  # equal weights: alphabetical
+    assert whole[0][:3] == ["alpha", "beta", "gamma"]
+    with pytest.raises(ValueError, match="6 texts for 7 labels"):
+        class_tfidf_keywords(iter(texts[:-1]), labels, chunk=2)
+    with pytest.raises(ValueError, match="more texts"):
+        class_tfidf_keywords(iter([*texts, "extra"]), labels, chunk=2)
+
+
 def test_custom_reducer_and_small_inputs():
     class FirstColumns:
         def fit_transform(self, X):

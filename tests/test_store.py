@@ -76,3 +76,27 @@ def test_duckdb_prints_no_progress_bar_of_its_own(tmp_path):
         assert not store.sql("SELECT current_setting('enable_progress_bar') AS on").iloc[0, 0]
     with Store(tmp_path / "s.duckdb", read_only=True) as store:
         assert not store.sql("SELECT current_setting('enable_progress_bar') AS on").iloc[0, 0]
+
+
+def test_prompt_texts_come_in_order_a_chunk_at_a_time(tmp_path):
+    import orjson
+
+    from clusterkit.ingest import ingest
+
+    log = tmp_path / "log.jsonl"
+    texts = [f"prompt number {i}" for i in range(7)]
+    log.write_bytes(
+        b"".join(
+            orjson.dumps({"id": f"r{i}", "account_id": "a", "timestamp": 1767225600 + i, "prompt": t}) + b"\n"
+            for i, t in enumerate(texts)
+        )
+    )
+    with Store(tmp_path / "s.duckdb") as store:
+        ingest(store, log)
+        by_text = dict(store.sql("SELECT text, prompt_hash FROM prompts").itertuples(index=False))
+        wanted = [by_text[t] for t in reversed(texts)] + [by_text[texts[0]]]
+        parts = list(store.iter_prompt_texts(wanted, chunk=3))
+        assert [len(p) for p in parts] == [3, 3, 2]
+        assert [t for p in parts for t in p] == [*reversed(texts), texts[0]] == store.prompt_texts(wanted)
+        with pytest.raises(StoreError, match="1 prompt hash"):
+            list(store.iter_prompt_texts([wanted[0], "no-such-hash"], chunk=3))
