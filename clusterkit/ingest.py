@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from .chat import extract_prompt
-from .errors import MappingError
+from .errors import ClusterkitError, MappingError
 from .mapping import FieldMap, compile_path, detect_fields
 from .readers import RawRecord, discover_files, parse_json_line, read_records
 from .textnorm import content_hash, text_hash
@@ -439,6 +439,7 @@ def _ingest_parallel(
 ) -> int:
     """Map the rest of a JSON-lines file in worker processes, staging results in file order."""
     from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
     rows = 0
     req, quar = _map_records(head, mapper, file_index)
@@ -450,7 +451,14 @@ def _ingest_parallel(
         if chunk:
             pending.append(pool.submit(_map_lines_chunk, mapper.f, mapper.source, file_index, first_line, chunk))
         while pending and (len(pending) > 2 * workers or not chunk):
-            ipc_req, ipc_quar, n = pending.popleft().result()
+            try:
+                ipc_req, ipc_quar, n = pending.popleft().result()
+            except BrokenProcessPool as exc:
+                raise ClusterkitError(
+                    f"{mapper.source}: a worker process reading the log died (out of memory, killed, or a "
+                    'script calling ingest without `if __name__ == "__main__":` around its code, which '
+                    "each spawned worker re-runs); guard the script's entry point, or pass workers=1"
+                ) from exc
             rows += n
             sink.add_ipc(ipc_req, ipc_quar)
             sink.report(stream.bytes_read)

@@ -339,6 +339,31 @@ def test_parallel_workers_give_the_same_store_as_serial(tmp_path, monkeypatch):
         assert df.equals(tables[2][name]), name
 
 
+def test_unguarded_script_gets_a_clear_error_not_a_broken_pool(tmp_path):
+    """Worker processes are spawned, so they re-run a script's top-level code: a script calling
+    ingest without a ``__main__`` guard must learn that, not just see BrokenProcessPool."""
+    import subprocess
+    import sys
+
+    import clusterkit.ingest as ingest_module
+
+    filler = "x" * 200
+    lines = [
+        orjson.dumps({"id": f"r{i}", "account_id": "a", "timestamp": 1767225600 + i, "prompt": f"{i} {filler}"})
+        for i in range(ingest_module._PARALLEL_MIN_BYTES // 200 + 1000)
+    ]
+    (tmp_path / "log.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    (tmp_path / "script.py").write_text(
+        "from clusterkit.ingest import ingest\n"
+        "from clusterkit.store import Store\n"
+        "with Store('s.duckdb') as s:\n"
+        "    ingest(s, 'log.jsonl', workers=2)\n"
+    )
+    done = subprocess.run([sys.executable, "script.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert 'if __name__ == "__main__":' in done.stderr and "workers=1" in done.stderr
+
+
 def test_absurd_times_are_quarantined_not_crashing(tmp_path):
     recs = [
         nested(1),
