@@ -73,17 +73,18 @@ def _pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_00
 
 
 def _coordination(
-    cells: pd.DataFrame, idx: dict[str, int], floor: float = 0.0
+    cells: pd.DataFrame, idx: dict[str, int], floor: float = 0.0, block: int = 2_000
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of accounts active in the same semantic cluster in the same time window, and how
     coordinated they are: (same regions: cosine of cluster profiles) x (same times: cosine of
     activity over windows) x (confidence: accounts with few requests match by chance).
 
     Only pairs coordinated at least ``floor`` are returned. Pairs sharing a cell grow with the
-    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so the time
-    profiles are compared only for pairs whose region match alone reaches ``floor``."""
+    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so they are
+    found ``block`` accounts at a time and pruned at once, first on region match alone (an upper
+    bound), then on times: memory follows the pairs kept, not the pairs that share a cell."""
+    empty = np.array([], dtype=np.int64)
     if cells.empty:
-        empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([])
     cell = _profiles(
         cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64),
@@ -91,21 +92,27 @@ def _coordination(
         np.ones(len(cells)),
         idx,
     )
-    gram = (cell @ cell.T).tocoo()
-    keep = gram.row < gram.col
-    rows, cols = gram.row[keep].astype(np.int64), gram.col[keep].astype(np.int64)
     by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
     by_window = cells.groupby(["account_id", "window"], sort=False)["n"].sum().reset_index()
     regions = _profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
     times = _profiles(by_window["window"], by_window["account_id"], np.sqrt(by_window["n"].to_numpy(float)), idx)
     volume = np.zeros(len(idx))
     np.add.at(volume, cells["account_id"].map(idx).to_numpy(), cells["n"].to_numpy(float))
-    fewer = np.minimum(volume[rows], volume[cols])
-    weight = _pair_cosine(regions, rows, cols) * fewer / (fewer + 5)  # an upper bound: times cosine <= 1
-    can = weight >= floor
-    rows, cols, weight = rows[can], cols[can], weight[can] * _pair_cosine(times, rows[can], cols[can])
-    keep = weight >= floor
-    return rows[keep], cols[keep], weight[keep]
+    cell_t = cell.T.tocsc()
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(idx), block):
+        gram = (cell[start : start + block] @ cell_t).tocoo()
+        rows, cols = gram.row.astype(np.int64) + start, gram.col.astype(np.int64)
+        keep = rows < cols
+        rows, cols = rows[keep], cols[keep]
+        fewer = np.minimum(volume[rows], volume[cols])
+        weight = _pair_cosine(regions, rows, cols) * fewer / (fewer + 5)  # an upper bound: times cosine <= 1
+        can = weight >= floor
+        rows, cols, weight = rows[can], cols[can], weight[can] * _pair_cosine(times, rows[can], cols[can])
+        keep = weight >= floor
+        found.append((rows[keep], cols[keep], weight[keep]))
+    rows, cols, weight = (np.concatenate(parts) for parts in zip(*found))
+    return rows, cols, weight
 
 
 # an account pair's edge weight: co-activity and shared rare infrastructure

@@ -188,7 +188,8 @@ def test_detect_on_hand_made_signals():
 
 
 def test_coordination_floor_drops_only_pairs_below_it():
-    """Pairs below the floor can never become edges; the rest keep their exact weights."""
+    """Pairs below the floor can never become edges; the rest keep their exact weights, whether
+    found all at once or a block of accounts at a time."""
     from clusterkit.campaigns import _coordination, _index
 
     rng = np.random.default_rng(4)
@@ -207,6 +208,8 @@ def test_coordination_floor_drops_only_pairs_below_it():
     expected = {(r, c): w for r, c, w in zip(rows, cols, weight) if w >= 0.2}
     assert {(r, c): w for r, c, w in zip(*kept)} == pytest.approx(expected)
     assert len(kept[0]) == len(expected)
+    blocked = _coordination(cells, idx, floor=0.2, block=7)  # pairs found 7 accounts at a time
+    assert {(r, c): w for r, c, w in zip(*blocked)} == pytest.approx(expected) and len(blocked[0]) == len(expected)
 
 
 def test_no_linked_accounts_means_no_campaign():
