@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["ray_batches"]
+__all__ = ["check_address", "ray_batches"]
 
 #: prompts per exported Parquet file
 FILE_ROWS = 50_000
@@ -59,6 +60,24 @@ def _export(store: Any, missing: Sequence[str], folder: Path, timings: dict[str,
     timings["read"] += time.perf_counter() - t0
 
 
+def check_address(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a Ray address that is malformed or unreachable: Ray itself retries for
+    minutes, printing connection warnings, before it gives up."""
+    if address in ("auto", "local"):
+        return
+    target = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ModelError(f"--address {address!r}: expected HOST:PORT, ray://HOST:PORT or 'auto'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ModelError(
+            f"cannot reach the Ray cluster at {address!r} ({exc}): is `ray start --head` running there, "
+            "and is the port open from this machine?"
+        ) from exc
+
+
 def ray_batches(
     store: Any,
     missing: Sequence[str],
@@ -80,6 +99,8 @@ def ray_batches(
     except ImportError as exc:
         raise ModelError("--engine ray needs Ray: pip install 'ray[data]' (or the project's dev extra)") from exc
 
+    if address and not ray.is_initialized():
+        check_address(address)
     own_dir = export_dir is None
     folder = Path(export_dir or tempfile.mkdtemp(prefix="clusterkit-ray-")) / f"embed-{os.getpid()}-{time.time_ns()}"
     started_here = not ray.is_initialized()

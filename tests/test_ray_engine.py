@@ -63,3 +63,20 @@ def test_ray_engine_resumes_and_skips_cached(tmp_path):
     with Store(db, read_only=True) as store:
         run = store.run(store.latest_run("embed"))
     assert run["stats"] == {"embedded": 0, "cached": 40, "truncated": 0}
+
+
+@pytest.mark.parametrize(
+    "address, message",
+    [("127.0.0.1:1", "cannot reach the Ray cluster at '127.0.0.1:1'"), ("my-cluster", "expected HOST:PORT")],
+)
+def test_a_bad_ray_address_fails_fast_and_leaves_nothing(tmp_path, address, message, capsys):
+    """Ray would retry an unreachable address for minutes; clusterkit says what is wrong at once."""
+    pytest.importorskip("ray")
+    log = write_jsonl(tmp_path / "log.jsonl", [nested(i, "a", t) for i, t in enumerate(TEXTS)])
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    exports = tmp_path / "exports"
+    args = ["embed", "--db", str(db), "--engine", "ray", "--address", address, "--export-dir", str(exports)]
+    assert main(args) != 0
+    assert message in capsys.readouterr().err
+    assert not exports.exists() or not any(exports.iterdir())
