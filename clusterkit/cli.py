@@ -266,8 +266,8 @@ def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
     with bar:
         # each stage restarts the bar: its elapsed time is the stage's. Embedding, the exact neighbour
         # graph (below 30k prompts), UMAP (epochs, then the transform of rows outside its sample) and
-        # HDBSCAN's placement of rows outside its sample report done/total, so they show an ETA;
-        # pynndescent's graph, HDBSCAN's fit and the descriptions show elapsed time and a pulsing bar
+        # HDBSCAN's placement of rows outside its sample and the keywords report done/total, so they
+        # show an ETA; pynndescent's graph and HDBSCAN's fit show elapsed time and a pulsing bar
         result = run(
             store,
             stage=lambda s: bar.reset(bar.task_ids[0], description=s, total=None),

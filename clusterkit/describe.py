@@ -8,7 +8,7 @@ those languages do not separate words with spaces.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import islice
 
 import numpy as np
@@ -45,7 +45,12 @@ def tokenize(text: str) -> list[str]:
 
 
 def class_tfidf_keywords(
-    texts: Iterable[str], labels: np.ndarray, top_n: int = 8, *, chunk: int = 20_000
+    texts: Iterable[str],
+    labels: np.ndarray,
+    top_n: int = 8,
+    *,
+    chunk: int = 20_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, list[str]]:
     """Top ``top_n`` c-TF-IDF terms for every label >= 0 (noise, -1, is a class for the IDF only).
 
@@ -53,7 +58,7 @@ def class_tfidf_keywords(
     and f(t) the frequency of t over all classes (as in BERTopic). ``texts`` (in the order of
     ``labels``) are read ``chunk`` at a time and only per-class term counts are kept, sparse: a
     million prompts never sit in memory as a document-term matrix, nor classes x terms densely.
-    Ties rank alphabetically."""
+    Ties rank alphabetically. ``progress(done, total)`` after each chunk."""
     from scipy.sparse import csr_matrix
 
     labels = np.asarray(labels)
@@ -77,6 +82,8 @@ def class_tfidf_keywords(
             (np.ones(len(cols)), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
             shape=(len(classes), len(vocab)),
         )
+        if progress:
+            progress(start + len(part), len(labels))
     if next(it, None) is not None:
         raise ValueError(f"more texts than the {len(labels)} labels")
     if not vocab:  # no tokens at all

@@ -181,7 +181,9 @@ def test_keywords_stream_texts_in_chunks():
     texts = [f"alpha beta {w} gamma" for w in ("one", "two", "three")] + ["delta epsilon zeta"] * 3 + ["noise"]
     labels = np.array([0, 0, 0, 1, 1, 1, -1])
     whole = class_tfidf_keywords(texts, labels, top_n=4)
-    assert whole == class_tfidf_keywords(iter(texts), labels, top_n=4, chunk=2)
+    seen = []
+    assert whole == class_tfidf_keywords(iter(texts), labels, top_n=4, chunk=2, progress=lambda *a: seen.append(a))
+    assert seen == [(2, 7), (4, 7), (6, 7), (7, 7)]
     assert whole[1] == ["delta", "epsilon", "zeta"]  # equal weights: alphabetical
     assert whole[0][:3] == ["alpha", "beta", "gamma"]
     with pytest.raises(ValueError, match="6 texts for 7 labels"):
