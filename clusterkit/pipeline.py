@@ -101,6 +101,7 @@ def run(
 
     t0 = time.perf_counter()
     hashes, vectors = store.load_embeddings(embedded.model_id)
+    store.release_memory()  # the numeric stages below need the room more than DuckDB's cache
     if not hashes:
         raise ClusterkitError("the store holds no prompts; ingest a log first (`clusterkit ingest LOG`)")
     params = {

@@ -134,6 +134,7 @@ class Store:
     ) -> None:
         self.path = os.fspath(path)
         self.read_only = read_only
+        self._memory_limit = memory_limit or None
         config: dict[str, Any] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
@@ -433,6 +434,21 @@ class Store:
                 f"WHERE prompt_hash NOT IN (SELECT prompt_hash FROM {table})",
                 [run_id],
             )
+
+    def release_memory(self) -> None:
+        """Drop DuckDB's cache of table blocks before memory-heavy work outside DuckDB. DuckDB keeps
+        the blocks it has read or written, up to ``memory_limit`` (after embedding a million
+        prompts: about 2 GB), until it needs the room itself; lowering the limit for a moment makes
+        it evict them, and the store's limit is then set again (DuckDB's default if it had none)."""
+        limit = self._memory_limit
+        if limit is not None and not re.fullmatch(r"[0-9.]+ *[A-Za-z]*", limit):
+            return  # not a size to put back into SQL text: leave the cache alone
+        try:
+            self._con.execute("SET memory_limit = '16MB'")
+        except duckdb.Error:
+            pass  # blocks still in use: whatever could be evicted was
+        finally:
+            self._con.execute("RESET memory_limit" if limit is None else f"SET memory_limit = '{limit}'")
 
     def load_embeddings(self, model_id: str, batch: int = 100_000) -> tuple[list[str], Any]:
         """All stored vectors of ``model_id``: (prompt hashes sorted, float32 matrix).

@@ -100,3 +100,25 @@ def test_prompt_texts_come_in_order_a_chunk_at_a_time(tmp_path):
         assert [t for p in parts for t in p] == [*reversed(texts), texts[0]] == store.prompt_texts(wanted)
         with pytest.raises(StoreError, match="1 prompt hash"):
             list(store.iter_prompt_texts([wanted[0], "no-such-hash"], chunk=3))
+
+
+@pytest.mark.parametrize("limit", ["2GB", None])
+def test_release_memory_drops_duckdbs_block_cache_and_keeps_the_limit(tmp_path, limit):
+    def cached(store):
+        return int(
+            store.sql(
+                "SELECT coalesce(sum(memory_usage_bytes), 0) AS b FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+            ).iloc[0, 0]
+        )
+
+    with Store(tmp_path / "s.duckdb") as store:
+        store.sql(
+            "CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) || md5((-range)::VARCHAR) AS s FROM range(1500000)"
+        )
+    with Store(tmp_path / "s.duckdb", memory_limit=limit) as store:
+        before = store.sql("SELECT current_setting('memory_limit') AS l").iloc[0, 0]
+        assert store.sql("SELECT count(DISTINCT s) AS n FROM big").iloc[0, 0] == 1_500_000
+        assert cached(store) > 40_000_000
+        store.release_memory()
+        assert cached(store) <= 16 << 20  # the limit it is lowered to for a moment
+        assert store.sql("SELECT current_setting('memory_limit') AS l").iloc[0, 0] == before
