@@ -17,7 +17,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Neighbours", "Reducer", "nearest_neighbours", "reduce"]
+__all__ = ["UMAP_FIT_SAMPLE", "UMAP_FIT_THRESHOLD", "Neighbours", "Reducer", "nearest_neighbours", "reduce"]
+
+#: above this many rows UMAP is fitted on a sample of ``UMAP_FIT_SAMPLE`` and the rest transformed
+UMAP_FIT_THRESHOLD = 150_000
+UMAP_FIT_SAMPLE = 50_000
 
 
 @runtime_checkable
@@ -120,8 +124,8 @@ def reduce(
     metric: str = "cosine",
     random_state: int = 42,
     neighbours: Neighbours | None = None,
-    fit_threshold: int = 150_000,
-    fit_sample: int = 50_000,
+    fit_threshold: int = UMAP_FIT_THRESHOLD,
+    fit_sample: int = UMAP_FIT_SAMPLE,
     reducer: Reducer | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
