@@ -69,8 +69,9 @@ def class_tfidf_keywords(
     per_class = csr_matrix((len(classes), 0))
     it = iter(texts)
     for start in range(0, len(labels), chunk):
-        part = list(islice(it, min(chunk, len(labels) - start)))
-        if len(part) != min(chunk, len(labels) - start):
+        want = min(chunk, len(labels) - start)
+        part = list(islice(it, want))
+        if len(part) != want:
             raise ValueError(f"{start + len(part)} texts for {len(labels)} labels")
         rows, cols = [], []
         for code, text in zip(codes[start : start + chunk], part):
@@ -113,8 +114,9 @@ def representatives(vectors: np.ndarray, labels: np.ndarray, k: int = 3) -> dict
     out: dict[int, np.ndarray] = {}
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.unique(labels))
-    for c, members in zip(np.unique(labels), np.split(order, bounds[1:])):
+    classes = np.unique(labels)
+    bounds = np.searchsorted(labels[order], classes)
+    for c, members in zip(classes, np.split(order, bounds[1:])):
         if c < 0:
             continue
         unit = vectors[members] / np.maximum(np.linalg.norm(vectors[members], axis=1, keepdims=True), 1e-12)

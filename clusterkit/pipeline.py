@@ -21,7 +21,7 @@ from .embed import Embedder, embed, get_embedder
 from .errors import ClusterkitError
 from .lineage import package_versions
 from .models import DEFAULT_BACKEND
-from .reduce import UMAP_FIT_THRESHOLD, Reducer, nearest_neighbours, reduce
+from .reduce import Reducer, nearest_neighbours, reduce
 
 __all__ = ["RunResult", "run"]
 
@@ -140,10 +140,6 @@ def run(
                 vectors, k=max(n_neighbors, 10), random_state=random_state, progress=progress
             )
             groups = near_duplicate_groups(neighbours, dup_threshold)
-            if len(hashes) > UMAP_FIT_THRESHOLD:
-                # UMAP fits on a sample and searches its own index: pynndescent's, which holds a
-                # normalised copy of every vector (1.6 GB at a million prompts), is let go here
-                neighbours = None
         umap_args = {
             "n_neighbors": n_neighbors,
             "random_state": random_state,

@@ -112,7 +112,10 @@ def nearest_neighbours(
         vectors, n_neighbors=k, metric="cosine", random_state=random_state, low_memory=True, n_jobs=1, verbose=False
     )
     idx, dist = index.neighbor_graph
-    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), index)
+    # the index is kept only for UMAP to reuse, which it does below its fit threshold; above, it
+    # fits on a sample with its own search, and the index (a normalised copy of every vector,
+    # 1.6 GB at a million prompts) would only hold memory through the later stages
+    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), index if n <= UMAP_FIT_THRESHOLD else None)
 
 
 def reduce(
