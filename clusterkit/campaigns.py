@@ -33,7 +33,14 @@ class DetectParams:
     min_span_hours: float = 12.0
     #: binomial p-value below which an account's traffic counts as enriched next to flagged campaigns
     enrich_p: float = 1e-6
+    #: accounts in one (cluster, time window) cell beyond which the cell's accounts are paired in
+    #: groups of this size (by MinHash of the regions they work) rather than all with all
+    cell_cap: int = 50
     seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.cell_cap < 2:
+            raise ClusterkitError(f"DetectParams.cell_cap must be at least 2 accounts, got {self.cell_cap}")
 
 
 @dataclass
@@ -72,26 +79,63 @@ def _pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_00
     return out
 
 
+def _cell_groups(cells: pd.DataFrame, cap: int, seeds: int = 8) -> pd.Series:
+    """A key per (account, cluster, window) row naming its cell, where a cell with more than ``cap``
+    accounts is split into groups of at most ``cap``: pairs are then looked for within groups, so
+    their number grows with the rows times ``cap``, not with the square of a busy cell's accounts.
+
+    Accounts are put in groups by MinHash of the clusters they work (one of ``seeds`` hash functions,
+    chosen by the cell), so accounts sweeping the same regions tend to share a group; ties are broken
+    by a hash of account and cell. Deterministic."""
+    cell = cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64)
+    size = cell.groupby(cell).transform("size").to_numpy()
+    busy = size > cap
+    if not busy.any():
+        return cell
+    account, _ = pd.factorize(cells["account_id"])
+    cluster = cells["cluster"].to_numpy(np.uint64)
+    minhash = np.column_stack(
+        [
+            pd.Series(pd.util.hash_array(cluster * np.uint64(2 * s + 1) + np.uint64(s))).groupby(account).min()
+            for s in range(seeds)
+        ]
+    )
+    cell_hash = pd.util.hash_array(cell.to_numpy())
+    rows = np.flatnonzero(busy)
+    signature = minhash[account[rows], (cell_hash[rows] % np.uint64(seeds)).astype(np.int64)]
+    tie = pd.util.hash_array(
+        pd.util.hash_pandas_object(cells["account_id"], index=False).to_numpy()[rows] ^ cell_hash[rows]
+    )
+    order = rows[np.lexsort((tie, signature, cell.to_numpy()[rows]))]
+    ordered = cell.to_numpy()[order]
+    first = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    m = size[order]
+    group = np.zeros(len(cell), dtype=np.int64)
+    group[order] = rank * np.ceil(m / cap).astype(np.int64) // m  # balanced groups, each <= cap
+    return cell * (int(group.max()) + 1) + group
+
+
 def _coordination(
-    cells: pd.DataFrame, idx: dict[str, int], floor: float = 0.0, block: int = 2_000
+    cells: pd.DataFrame,
+    idx: dict[str, int],
+    floor: float = 0.0,
+    block: int = 2_000,
+    cell_cap: int = 10**9,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of accounts active in the same semantic cluster in the same time window, and how
     coordinated they are: (same regions: cosine of cluster profiles) x (same times: cosine of
     activity over windows) x (confidence: accounts with few requests match by chance).
 
     Only pairs coordinated at least ``floor`` are returned. Pairs sharing a cell grow with the
-    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so they are
-    found ``block`` accounts at a time and pruned at once, first on region match alone (an upper
-    bound), then on times: memory follows the pairs kept, not the pairs that share a cell."""
+    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so a cell with
+    more than ``cell_cap`` accounts is split into groups (``_cell_groups``), and pairs are found
+    ``block`` accounts at a time and pruned at once, first on region match alone (an upper bound),
+    then on times: memory follows the pairs kept, not the pairs that share a cell."""
     empty = np.array([], dtype=np.int64)
     if cells.empty:
         return empty, empty, np.array([])
-    cell = _profiles(
-        cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64),
-        cells["account_id"],
-        np.ones(len(cells)),
-        idx,
-    )
+    cell = _profiles(_cell_groups(cells, cell_cap), cells["account_id"], np.ones(len(cells)), idx)
     by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
     by_window = cells.groupby(["account_id", "window"], sort=False)["n"].sum().reset_index()
     regions = _profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
@@ -180,7 +224,7 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 #: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
-RECIPE = "two-pass-v4"
+RECIPE = "two-pass-v5"
 
 NEAR = "works next to a flagged campaign's prompts"
 AUTOMATION = "machine or network evidence"
@@ -338,7 +382,7 @@ def detect(
     # an edge needs COACT * coact + INFRA * infra >= edge_threshold with infra <= 1: pairs below
     # that much co-activity are never edges, and are dropped before infrastructure is compared
     floor = max(0.0, (params.edge_threshold - _INFRA_WEIGHT) / _COACT_WEIGHT - 1e-9)
-    rows, cols, coact = _coordination(cells, idx, floor)
+    rows, cols, coact = _coordination(cells, idx, floor, cell_cap=params.cell_cap)
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
     infra = _infra_match(infra_used, idx, rows, cols)
