@@ -1,8 +1,8 @@
 """Dimension reduction: UMAP to a few dimensions for clustering and to 2-D for maps.
 
-Both projections share one nearest-neighbour graph (computed once with pynndescent), which is
-also what finds near-duplicate prompts. Above ``fit_threshold`` rows, UMAP is fitted on a
-random sample of ``fit_sample`` rows and the rest are placed with ``transform``.
+Both projections share one nearest-neighbour graph (computed once: exact, pynndescent or by
+cells, by size), which is also what finds near-duplicate prompts. Above ``fit_threshold`` rows,
+UMAP is fitted on a random sample of ``fit_sample`` rows and the rest are placed with ``transform``.
 
 Progress: UMAP reports its optimisation epochs through tqdm; :class:`_EpochsTo` is the file tqdm
 writes to, turning each ``n/total`` line into a ``progress(n, total)`` call.
@@ -10,6 +10,7 @@ writes to, turning each ``n/total`` line into a ``progress(n, total)`` call.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,95 @@ def _exact_neighbours(
     return Neighbours(idx, dist)
 
 
+def _unit_rows(vectors: np.ndarray, inverse_norms: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    return (vectors[rows] * inverse_norms[rows, None]).astype(np.float32, copy=False)
+
+
+def _spherical_kmeans(unit: np.ndarray, n_cells: int, rng: np.random.Generator, iterations: int = 5) -> np.ndarray:
+    """Unit centroids of ``n_cells`` cells of unit vectors (a few rounds of Lloyd on the sphere)."""
+    from scipy.sparse import csr_matrix
+
+    centroids = unit[rng.choice(len(unit), n_cells, replace=False)]
+    for _ in range(iterations):
+        assign = np.concatenate(
+            [np.argmax(unit[i : i + 8192] @ centroids.T, axis=1) for i in range(0, len(unit), 8192)]
+        )
+        members = csr_matrix((np.ones(len(unit), np.float32), (assign, np.arange(len(unit)))), (n_cells, len(unit)))
+        sums = np.asarray(members @ unit)
+        norms = np.linalg.norm(sums, axis=1)
+        moved = norms > 0  # a cell that lost every member keeps its centroid
+        centroids[moved] = sums[moved] / norms[moved, None]
+    return centroids
+
+
+def _cell_neighbours(
+    vectors: np.ndarray,
+    k: int,
+    *,
+    probes: int = 3,
+    fit_sample: int = 50_000,
+    random_state: int = 42,
+    block: int = 4096,
+    progress: Callable[[int, int], None] | None = None,
+) -> Neighbours:
+    """Approximate cosine kNN by cells (an inverted file): unit vectors are put in about sqrt(n)
+    cells by spherical k-means fitted on a sample; each row is compared exactly with the rows of
+    its ``probes`` nearest cells. Cost is about probes x n^2 / cells x dim, i.e. n^1.5, and known
+    up front, so ``progress(done, total)`` (in row-by-row products) gives a true ETA. Rows whose
+    probed cells hold fewer than ``k`` rows are padded with index -1 at distance inf."""
+    n = len(vectors)
+    inverse_norms = (1.0 / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)).astype(np.float32)
+    rng = np.random.default_rng(random_state)
+    n_cells = max(1, min(math.isqrt(n), fit_sample // 10, n))
+    fit = _unit_rows(vectors, inverse_norms, np.sort(rng.choice(n, min(n, fit_sample), replace=False)))
+    centroids = _spherical_kmeans(fit, n_cells, rng)
+    probes = min(probes, n_cells)
+    probe = np.empty((n, probes), dtype=np.int64)  # each row's nearest cells, nearest first
+    for start in range(0, n, block):
+        sims = _unit_rows(vectors, inverse_norms, slice(start, start + block)) @ centroids.T
+        part = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+        probe[start : start + block] = np.take_along_axis(
+            part, np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable"), axis=1
+        )
+        if progress:
+            progress(min(start + block, n), n)  # phase 1: rows placed in cells
+    home = probe[:, 0]  # the cell a row is stored in
+    stored = np.argsort(home, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(home, minlength=n_cells))]
+    asked = np.argsort(probe.ravel(), kind="stable")  # (row, slot) pairs grouped by probed cell
+    asked_bounds = np.r_[0, np.cumsum(np.bincount(probe.ravel(), minlength=n_cells))]
+    work = np.diff(bounds) * np.diff(asked_bounds)  # phase 2: products, cell by cell
+    total, done = int(work.sum()), 0
+    best = np.full((n, probes * k), -1, dtype=np.int64)
+    best_sim = np.full((n, probes * k), -np.inf, dtype=np.float32)
+    position = np.empty(n, dtype=np.int64)  # of each row among its home cell's rows
+    position[stored] = np.arange(n) - bounds[home[stored]]
+    for cell in np.flatnonzero(work):
+        members = stored[bounds[cell] : bounds[cell + 1]]
+        base = _unit_rows(vectors, inverse_norms, members)
+        kk = min(k, len(members))
+        queries = asked[asked_bounds[cell] : asked_bounds[cell + 1]]
+        step = max(16, min(block, (1 << 24) // len(members)))  # products of at most ~64 MB
+        for start in range(0, len(queries), step):
+            rows, slots = np.divmod(queries[start : start + step], probes)
+            sims = _unit_rows(vectors, inverse_norms, rows) @ base.T
+            home_rows = np.flatnonzero(slots == 0)
+            sims[home_rows, position[rows[home_rows]]] = np.inf  # each row is its own first neighbour
+            part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+            columns = slots[:, None] * k + np.arange(kk)
+            best[rows[:, None], columns] = members[part]
+            best_sim[rows[:, None], columns] = np.take_along_axis(sims, part, axis=1)
+        done += int(work[cell])
+        if progress:
+            progress(done, total)
+    order = np.lexsort((best, -best_sim), axis=1)[:, :k]  # by similarity, ties by index
+    idx = np.take_along_axis(best, order, axis=1)
+    sim = np.take_along_axis(best_sim, order, axis=1)
+    sim[:, 0] = np.where(idx[:, 0] == np.arange(n), 1.0, sim[:, 0])
+    dist = np.where(idx >= 0, np.maximum(1.0 - sim, 0.0), np.inf).astype(np.float32)
+    return Neighbours(idx, dist)
+
+
 def nearest_neighbours(
     vectors: np.ndarray,
     k: int = 15,
@@ -99,23 +189,28 @@ def nearest_neighbours(
     exact_below: int = 30_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> Neighbours:
-    """kNN graph under cosine distance: exact below ``exact_below`` rows (blocked matrix
-    products, no compilation; ``progress(done, total)`` per block), approximate (pynndescent,
-    no progress hooks) above."""
+    """kNN graph under cosine distance, by one of three methods, each with its rows' own first:
+
+    - up to ``exact_below`` rows: exact (blocked matrix products; ``progress(done, total)`` per block);
+    - up to ``UMAP_FIT_THRESHOLD`` rows: pynndescent (no progress hooks), whose index UMAP reuses;
+    - above: by cells (``_cell_neighbours``: k-means cells, exact products within each row's three
+      nearest cells; ``progress`` in two phases). UMAP fits on a sample there and searches its own
+      index, so the graph only feeds near-duplicate groups; at a million prompts it puts every exact
+      pair at cosine >= 0.95 (of 600 rows checked) in one group, as pynndescent did, in less time
+      and memory and with a true ETA."""
     n = len(vectors)
     k = max(2, min(k, n - 1)) if n > 2 else n
     if n <= exact_below:
         return _exact_neighbours(vectors, k, progress=progress)
+    if n > UMAP_FIT_THRESHOLD:
+        return _cell_neighbours(vectors, k, random_state=random_state, progress=progress)
     from pynndescent import NNDescent
 
     index = NNDescent(
         vectors, n_neighbors=k, metric="cosine", random_state=random_state, low_memory=True, n_jobs=1, verbose=False
     )
     idx, dist = index.neighbor_graph
-    # the index is kept only for UMAP to reuse, which it does below its fit threshold; above, it
-    # fits on a sample with its own search, and the index (a normalised copy of every vector,
-    # 1.6 GB at a million prompts) would only hold memory through the later stages
-    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), index if n <= UMAP_FIT_THRESHOLD else None)
+    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), index)
 
 
 def reduce(

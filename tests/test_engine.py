@@ -283,3 +283,67 @@ def test_exact_neighbours_report_progress_per_block_and_match_one_block():
     assert calls == [(30, 100), (60, 100), (90, 100), (100, 100)]
     assert (blocked.indices == whole.indices).all() and np.allclose(blocked.distances, whole.distances)
     assert (whole.indices[:, 0] == np.arange(100)).all()  # each row is its own first neighbour
+
+
+def _blobs_with_near_duplicates(n: int = 6_000, seed: int = 6) -> np.ndarray:
+    """Rows around 60 centres in 32-D, a tenth of them with a near-copy (cosine > 0.99)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((60, 32))
+    X = centres[rng.integers(0, 60, n)] + 0.6 * rng.standard_normal((n, 32))
+    copies = rng.choice(n, n // 10, replace=False)
+    X[copies[::2]] = X[copies[1::2]] + 0.02 * rng.standard_normal((len(copies) // 2, 32))
+    return X.astype(np.float32)
+
+
+def test_neighbours_by_cells_find_what_exact_search_finds():
+    """The cells method (used above UMAP's fit threshold) finds nearly every exact neighbour, the
+    same near-duplicate groups, exact distances for what it finds, and reports two phases of
+    progress that each reach their total."""
+    from clusterkit.reduce import _cell_neighbours, _exact_neighbours
+
+    X = _blobs_with_near_duplicates()
+    exact = _exact_neighbours(X, 10)
+    calls = []
+    cells = _cell_neighbours(X, 10, fit_sample=3_000, progress=lambda d, t: calls.append((d, t)))
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact.indices, cells.indices)])
+    assert recall > 0.9
+    assert (cells.indices[:, 0] == np.arange(len(X))).all() and (cells.distances[:, 0] == 0).all()
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    rows = np.repeat(np.arange(len(X)), 10)
+    assert np.allclose(
+        cells.distances.ravel()[10:],
+        np.maximum(1 - (unit[rows] * unit[cells.indices.ravel()]).sum(1), 0)[10:],
+        atol=1e-5,
+    )
+    assert (np.diff(cells.distances, axis=1) >= 0).all()  # nearest first
+    assert (near_duplicate_groups(cells, 0.95) == near_duplicate_groups(exact, 0.95)).all()
+    assert (near_duplicate_groups(exact, 0.95) >= 0).sum() >= 600
+    totals = list(dict.fromkeys(t for _, t in calls))
+    assert totals[0] == len(X) and len(totals) == 2  # rows placed in cells, then products cell by cell
+    for total in totals:
+        done = [d for d, t in calls if t == total]
+        assert done == sorted(done) and done[-1] == total
+
+
+def test_neighbours_by_cells_pad_rows_with_too_few_candidates():
+    """Rows whose probed cells hold fewer than k rows get -1 at distance inf, never a made-up neighbour."""
+    from clusterkit.reduce import _cell_neighbours
+
+    X = _blobs_with_near_duplicates(n=200)
+    found = _cell_neighbours(X, 30, probes=1, fit_sample=200)
+    padded = found.indices < 0
+    assert padded.any() and np.isinf(found.distances[padded]).all() and np.isfinite(found.distances[~padded]).all()
+    assert (found.indices[:, 0] == np.arange(200)).all()
+    assert near_duplicate_groups(found, 0.95).max() >= 0
+
+
+def test_above_umaps_fit_threshold_neighbours_are_found_by_cells(monkeypatch):
+    import clusterkit.reduce as reduce_module
+
+    X = _blobs_with_near_duplicates(n=1_500)
+    monkeypatch.setattr(reduce_module, "UMAP_FIT_THRESHOLD", 1_000)
+    calls = []
+    found = nearest_neighbours(X, k=10, exact_below=500, progress=lambda d, t: calls.append((d, t)))
+    assert found.index is None and calls and calls[-1][0] == calls[-1][1]
+    monkeypatch.setattr(reduce_module, "UMAP_FIT_THRESHOLD", 2_000)
+    assert nearest_neighbours(X, k=10, exact_below=500).index is not None  # pynndescent, for UMAP to reuse
