@@ -9,7 +9,8 @@ embed, neighbours, 5-D UMAP, 2-D map, HDBSCAN, descriptions, campaign scoring an
 Prints per stage: seconds and peak RSS, and the growth exponent (log-log slope of time against n)
 over all sizes and over the last two; side by side with BERTopic ``fit_transform`` at the sizes up
 to ``--bertopic-max``. Targets (issue 6): no stage grows faster than ~n log n past the sampling
-threshold (150k: UMAP fitted on a 50k sample and HDBSCAN on a 100k sample, the rest placed), total at 300k within 3.5x of
+threshold (150k: UMAP fitted on a 50k sample and HDBSCAN on a 100k sample, the rest placed; the
+neighbour graph by cells), total at 300k within 3.5x of
 100k, scoring under 5% of the total, peak RSS under 8 GB at 1M.
 """
 

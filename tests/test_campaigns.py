@@ -393,3 +393,21 @@ def test_every_style_on_a_small_log_of_real_prompts(shared_prompts, tmp_path):
     assert not acc.loc[acc["label"] != "campaign", "flagged"].any()
     ev = evaluate(accounts, load_truth(sim.truth_path))
     assert ev.average_precision >= 0.95 and ev.recall_at_1pct_fpr >= 0.9 and ev.ari >= 0.8
+
+
+def test_prompt_neighbours_on_the_map_are_the_exact_nearest_others():
+    """Pass 2's neighbours (a k-d tree queried in its own leaf order) are each prompt's k nearest
+    other prompts, in row order, with the prompt itself left out even where points coincide."""
+    from clusterkit.campaigns import _neighbours
+
+    rng = np.random.default_rng(8)
+    coords = rng.standard_normal((600, 5)).astype(np.float32)
+    coords[10:14] = coords[3]  # five prompts at one point
+    hashes = np.array([f"p{i}" for i in range(600)])
+    _, ind = _neighbours(hashes, coords, k=6)
+    dist = np.linalg.norm(coords[:, None, :] - coords[None, :, :], axis=2)
+    np.fill_diagonal(dist, np.inf)
+    assert ind.shape == (600, 6) and not (ind == np.arange(600)[:, None]).any()
+    got = np.take_along_axis(dist, ind, axis=1)
+    assert np.allclose(np.sort(got, axis=1), np.sort(dist, axis=1)[:, :6], atol=1e-5)
+    assert set(ind[3][:4]) == {10, 11, 12, 13}

@@ -304,7 +304,7 @@ def test_neighbours_by_cells_find_what_exact_search_finds():
     X = _blobs_with_near_duplicates()
     exact = _exact_neighbours(X, 10)
     calls = []
-    cells = _cell_neighbours(X, 10, fit_sample=3_000, progress=lambda d, t: calls.append((d, t)))
+    cells = _cell_neighbours(X, 10, cell_size=300, fit_sample=3_000, progress=lambda d, t: calls.append((d, t)))
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact.indices, cells.indices)])
     assert recall > 0.9
     assert (cells.indices[:, 0] == np.arange(len(X))).all() and (cells.distances[:, 0] == 0).all()
@@ -330,7 +330,7 @@ def test_neighbours_by_cells_pad_rows_with_too_few_candidates():
     from clusterkit.reduce import _cell_neighbours
 
     X = _blobs_with_near_duplicates(n=200)
-    found = _cell_neighbours(X, 30, probes=1, fit_sample=200)
+    found = _cell_neighbours(X, 30, probes=1, cell_size=10, fit_sample=200)
     padded = found.indices < 0
     assert padded.any() and np.isinf(found.distances[padded]).all() and np.isfinite(found.distances[~padded]).all()
     assert (found.indices[:, 0] == np.arange(200)).all()
