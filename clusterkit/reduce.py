@@ -200,8 +200,8 @@ def nearest_neighbours(
     - above: by cells (``_cell_neighbours``: k-means cells, exact products within each row's three
       nearest cells; ``progress`` in two phases). UMAP fits on a sample there and searches its own
       index, so the graph only feeds near-duplicate groups; at a million prompts it puts every exact
-      pair at cosine >= 0.95 (of 600 rows checked) in one group, as pynndescent did, in less time
-      and memory and with a true ETA."""
+      pair at cosine >= 0.95 (of 600 rows checked) in one group, as pynndescent did, in about its
+      time, with less memory and a true ETA."""
     n = len(vectors)
     k = max(2, min(k, n - 1)) if n > 2 else n
     if n <= exact_below:
