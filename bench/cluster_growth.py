@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _growth import slope
 
 
 def points(coords: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -72,13 +76,10 @@ def main() -> None:
             flush=True,
         )
 
-    def slope(a, b, ta, tb):
-        return math.log(tb / ta) / math.log(b / a) if ta and tb else float("nan")
-
     print(f"\nthreshold {FIT_THRESHOLD:,}, sample {FIT_SAMPLE:,}")
     print(f"{'from':>9} {'to':>9} {'slope all points':>17} {'slope clusterkit':>17}")
     for (a, fa, sa), (b, fb, sb) in itertools.pairwise(rows):
-        print(f"{a:>9,} {b:>9,} {slope(a, b, fa, fb):>17.2f} {slope(a, b, sa, sb):>17.2f}")
+        print(f"{a:>9,} {b:>9,} {slope((a, b), (fa, fb)):>17.2f} {slope((a, b), (sa, sb)):>17.2f}")
 
 
 if __name__ == "__main__":

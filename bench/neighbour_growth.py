@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _growth import slope
 
 
 def main() -> None:
@@ -67,12 +71,9 @@ def main() -> None:
             flush=True,
         )
 
-    def slope(a, b, ta, tb):
-        return math.log(tb / ta) / math.log(b / a) if ta and tb else float("nan")
-
     print(f"\n{'from':>10} {'to':>10} {'slope by cells':>15} {'slope pynndescent':>18}")
     for (a, ca, na), (b, cb, nb) in itertools.pairwise(rows):
-        print(f"{a:>10,} {b:>10,} {slope(a, b, ca, cb):>15.2f} {slope(a, b, na, nb):>18.2f}")
+        print(f"{a:>10,} {b:>10,} {slope((a, b), (ca, cb)):>15.2f} {slope((a, b), (na, nb)):>18.2f}")
 
 
 if __name__ == "__main__":

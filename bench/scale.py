@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import DEFAULT_CORPORA, real_prompts
+from _growth import slope
 
 CHILD = r"""
 import json, random, sys, threading, time
@@ -126,13 +126,6 @@ def _child(code: str, texts_path: Path, work: Path, timeout: float) -> dict | No
     except subprocess.CalledProcessError as exc:
         raise SystemExit(exc.stderr[-3000:]) from exc
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def slope(ns: list[int], ts: list[float]) -> float:
-    xs, ys = [math.log(n) for n in ns], [math.log(max(t, 1e-3)) for t in ts]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else float("nan")
 
 
 def main() -> None:

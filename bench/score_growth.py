@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import shutil
 import sys
 import tempfile
@@ -25,6 +24,9 @@ import time
 from pathlib import Path
 
 import duckdb  # only to build the larger logs; scoring goes through clusterkit's Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _growth import slope
 
 REPLICATE = """
 CREATE TEMP TABLE copies AS SELECT range AS k FROM range(1, {f});
@@ -94,7 +96,7 @@ def main() -> None:
     print(f"\n{'from':>11} {'to':>11} " + " ".join(f"{'slope cap ' + str(c or 'none'):>15}" for c in caps))
     for i, j in itertools.pairwise(range(len(factors))):
         (a, _), (b, _) = results[caps[0]][i], results[caps[0]][j]
-        slopes = [math.log(results[c][j][1] / results[c][i][1]) / math.log(b / a) for c in caps]
+        slopes = [slope((a, b), (results[c][i][1], results[c][j][1])) for c in caps]
         print(f"{a:>11,} {b:>11,} " + " ".join(f"{s:>15.2f}" for s in slopes))
 
 
