@@ -1,6 +1,7 @@
 """How cost grows: the whole pipeline at 10k, 30k, 100k and 300k prompts (1M with --million).
 
     python bench/scale.py [--sizes 10000,30000,100000,300000] [--million] [--bertopic-max 30000]
+    python bench/scale.py --table bench/out/scale.json     # the table again from a run's saved figures
 
 For each size, in a fresh process on a fresh store: a request log of that many distinct real
 prompts (from ../shared/data/prompts; beyond the ~190k distinct prompts there, variants of them
@@ -96,6 +97,7 @@ print(json.dumps({"seconds": time.perf_counter() - t,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
+OUT = Path(__file__).resolve().parent / "out"
 PREFIXES = ["Answer briefly: ", "Explain to a beginner: ", "In one paragraph: ", "Step by step: ", "As a list: "]
 
 
@@ -136,30 +138,51 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per run")
     ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     ap.add_argument("--keep", type=int, default=100_000, help="keep this size's store and report in bench/out")
+    ap.add_argument("--save", type=Path, default=OUT / "scale.json", help="figures so far, rewritten after each size")
+    ap.add_argument("--table", type=Path, help="print the table from figures saved by --save, run nothing")
     args = ap.parse_args()
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        results = {int(n): r for n, r in saved["results"].items()}
+        bertopic = {int(n): b for n, b in saved["bertopic"].items()}
+        print(f"figures measured at commit {saved['commit']}")
+        print_table(sorted(results), results, bertopic)
+        return
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
     results: dict[int, dict] = {}
     bertopic: dict[int, dict | None] = {}
+    here = Path(__file__).resolve().parent
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=here, capture_output=True, text=True).stdout
+    commit = commit.strip() or "unknown"
+    args.save.parent.mkdir(parents=True, exist_ok=True)
     for n in sizes:
         work = Path(tempfile.mkdtemp(prefix=f"ck-scale-{n}-"))
         texts_path = work / "texts.json"
         texts_path.write_text(json.dumps(prompts(n, args.corpora)))
-        results[n] = _child(CHILD, texts_path, work, args.timeout)
-        r = results[n]
-        print(f"{n:>9,} prompts: {r['total']:8.1f} s, peak RSS {r['peak_rss'] / 1e9:.2f} GB", flush=True)
+        r = _child(CHILD, texts_path, work, args.timeout)
+        if r is None:
+            print(f"{n:>9,} prompts: over --timeout {args.timeout:.0f} s, left out of the table", flush=True)
+            shutil.rmtree(work, ignore_errors=True)
+            continue
+        results[n] = r
+        stages = ", ".join(f"{k} {v['seconds']:.1f}" for k, v in r["stages"].items())
+        print(f"{n:>9,} prompts: {r['total']:8.1f} s, peak RSS {r['peak_rss'] / 1e9:.2f} GB ({stages})", flush=True)
         if n <= args.bertopic_max:
             bertopic[n] = _child(BERTOPIC, texts_path, work, args.timeout)
             b = bertopic[n]
             if b:
                 print(f"{'':>9}  BERTopic: {b['seconds']:8.1f} s, peak RSS {b['peak_rss'] / 1e9:.2f} GB", flush=True)
         if n == args.keep:
-            out = Path(__file__).resolve().parent / "out"
-            out.mkdir(exist_ok=True)
+            OUT.mkdir(exist_ok=True)
             for name in ("s.duckdb", "report.html"):
-                shutil.copy(work / name, out / f"scale-{n}-{name}")
+                shutil.copy(work / name, OUT / f"scale-{n}-{name}")
             print(f"{'':>9}  kept bench/out/scale-{n}-s.duckdb and its report", flush=True)
         shutil.rmtree(work, ignore_errors=True)
+        args.save.write_text(json.dumps({"commit": commit, "results": results, "bertopic": bertopic}, indent=1))
+    print_table(list(results), results, bertopic)
 
+
+def print_table(sizes: list[int], results: dict[int, dict], bertopic: dict[int, dict | None]) -> None:
     names = list(next(iter(results.values()))["stages"])
     print(f"\n{'stage':<12}" + "".join(f"{n:>16,}" for n in sizes) + f"{'slope all':>11}{'slope last2':>12}")
     for name in [*names, "total"]:

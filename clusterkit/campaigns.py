@@ -100,18 +100,19 @@ def _cell_groups(cells: pd.DataFrame, cap: int, seeds: int = 8) -> pd.Series:
             for s in range(seeds)
         ]
     )
-    cell_hash = pd.util.hash_array(cell.to_numpy())
+    key = cell.to_numpy()
+    cell_hash = pd.util.hash_array(key)
     rows = np.flatnonzero(busy)
     signature = minhash[account[rows], (cell_hash[rows] % np.uint64(seeds)).astype(np.int64)]
     tie = pd.util.hash_array(
         pd.util.hash_pandas_object(cells["account_id"], index=False).to_numpy()[rows] ^ cell_hash[rows]
     )
-    order = rows[np.lexsort((tie, signature, cell.to_numpy()[rows]))]
-    ordered = cell.to_numpy()[order]
+    order = rows[np.lexsort((tie, signature, key[rows]))]
+    ordered = key[order]
     first = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
     rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
     m = size[order]
-    group = np.zeros(len(cell), dtype=np.int64)
+    group = np.zeros(len(key), dtype=np.int64)
     group[order] = rank * np.ceil(m / cap).astype(np.int64) // m  # balanced groups, each <= cap
     return cell * (int(group.max()) + 1) + group
 

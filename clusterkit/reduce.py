@@ -11,6 +11,7 @@ writes to, turning each ``n/total`` line into a ``progress(n, total)`` call.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -22,6 +23,8 @@ __all__ = ["UMAP_FIT_SAMPLE", "UMAP_FIT_THRESHOLD", "Neighbours", "Reducer", "ne
 #: above this many rows UMAP is fitted on a sample of ``UMAP_FIT_SAMPLE`` and the rest transformed
 UMAP_FIT_THRESHOLD = 150_000
 UMAP_FIT_SAMPLE = 50_000
+#: below this many rows UMAP finds exact neighbours itself; above, it reuses the graph it is given
+UMAP_OWN_NEIGHBOURS_BELOW = 4_096
 
 
 @runtime_checkable
@@ -71,8 +74,7 @@ def _exact_neighbours(
 ) -> Neighbours:
     """Exact cosine kNN by blocked matrix products (fast up to a few tens of thousands of rows);
     ``progress(done, total)`` after each block of rows."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    unit = unit.astype(np.float32, copy=False)
+    unit = _unit_rows(vectors, _inverse_norms(vectors), slice(None))
     n = len(unit)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float32)
@@ -90,6 +92,10 @@ def _exact_neighbours(
         if progress:
             progress(min(start + block, n), n)
     return Neighbours(idx, dist)
+
+
+def _inverse_norms(vectors: np.ndarray) -> np.ndarray:
+    return (1.0 / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)).astype(np.float32)
 
 
 def _unit_rows(vectors: np.ndarray, inverse_norms: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
@@ -134,7 +140,7 @@ def _cell_neighbours(
     placed in cells, then products cell by cell. Rows whose probed cells hold fewer than ``k`` rows
     are padded with index -1 at distance inf."""
     n = len(vectors)
-    inverse_norms = (1.0 / np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)).astype(np.float32)
+    inverse_norms = _inverse_norms(vectors)
     rng = np.random.default_rng(random_state)
     n_cells = max(1, min(n // cell_size, fit_sample // 10))
     fit = _unit_rows(vectors, inverse_norms, np.sort(rng.choice(n, min(n, fit_sample), replace=False)))
@@ -275,8 +281,11 @@ def reduce(
                 progress(start + len(chunk), len(rest))
         return out
     kwargs: dict[str, Any] = {}
-    if neighbours is not None and neighbours.indices.shape[1] >= k and n > 4096:
-        # UMAP computes exact neighbours itself below 4,096 rows; above, it reuses ours.
+    if neighbours is not None and neighbours.indices.shape[1] >= k and n > UMAP_OWN_NEIGHBOURS_BELOW:
         kwargs["precomputed_knn"] = (neighbours.indices[:, :k], neighbours.distances[:, :k], neighbours.index)
     model = umap.UMAP(**settings, **kwargs, **_epoch_progress(progress))
-    return np.asarray(model.fit_transform(vectors), dtype=np.float32)
+    with warnings.catch_warnings():
+        # An exact graph has no search index, so UMAP warns that this model cannot ``transform``:
+        # it is never asked to, and the warning would only puzzle whoever reads the terminal.
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        return np.asarray(model.fit_transform(vectors), dtype=np.float32)

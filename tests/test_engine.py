@@ -227,6 +227,27 @@ def test_large_inputs_fit_on_a_sample_and_transform_the_rest():
     assert calls[-1] == (330, 330)  # then every row outside the sample placed
 
 
+@pytest.mark.slow
+def test_umap_reuses_a_graph_without_search_index_quietly(monkeypatch):
+    import warnings
+
+    import clusterkit.reduce as reduce_module
+
+    monkeypatch.setattr(reduce_module, "UMAP_OWN_NEIGHBOURS_BELOW", 100)
+    rng = np.random.default_rng(5)
+    centers = rng.standard_normal((3, 16)) * 5
+    X = np.vstack([c + rng.standard_normal((150, 16)) for c in centers]).astype(np.float32)
+    graph = nearest_neighbours(X, k=15)  # exact: no search index
+    assert graph.index is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = reduce(X, n_components=2, neighbours=graph, random_state=1)
+    assert not [w for w in caught if "knn_search_index" in str(w.message)]
+    # the graph given is the one used: a scrambled graph gives another layout
+    scrambled = type(graph)(rng.permutation(graph.indices.ravel()).reshape(graph.indices.shape), graph.distances)
+    assert not np.allclose(out, reduce(X, n_components=2, neighbours=scrambled, random_state=1))
+
+
 def test_epoch_lines_from_tqdm_become_progress_calls():
     from clusterkit.reduce import _EpochsTo
 
