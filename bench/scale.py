@@ -106,6 +106,8 @@ def prompts(n: int, corpora: Path) -> list[str]:
     out, seen = list(base), set(base)
     k = 0
     while len(out) < n:
+        if k == len(PREFIXES) * len(base):
+            raise SystemExit(f"{corpora} gives {len(base):,} distinct prompts, {len(out):,} with prefixes: not {n:,}")
         text = PREFIXES[(k // len(base)) % len(PREFIXES)] + base[k % len(base)]
         if text not in seen:
             seen.add(text)
