@@ -153,8 +153,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] + ([1_000_000] if args.million else [])
     results: dict[int, dict] = {}
     bertopic: dict[int, dict | None] = {}
-    here = Path(__file__).resolve().parent
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=here, capture_output=True, text=True).stdout
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=OUT.parent, capture_output=True, text=True)
+    commit = commit.stdout
     commit = commit.strip() or "unknown"
     args.save.parent.mkdir(parents=True, exist_ok=True)
     for n in sizes:
