@@ -21,6 +21,7 @@ import orjson
 import pandas as pd
 
 from . import figures
+from .campaigns.signals import campaign_templates
 from .errors import ClusterkitError
 
 __all__ = ["Report", "build_report"]
@@ -177,7 +178,7 @@ def build_report(
         activity = store.campaign_activity(cluster_run, wanted, bucket)
         camp_points = store.campaign_points(cluster_run, wanted, MAX_CAMPAIGN_POINTS)
         family_examples = _family_examples(store, activity)
-        mined = store.campaign_templates(cluster_run, wanted)
+        mined = campaign_templates(store, cluster_run, wanted)
         # the grey context behind each campaign: a sample is enough and keeps the file small
         context = points.sample(n=min(len(points), MAX_CONTEXT_POINTS), random_state=0)[["x", "y"]]
         for row in flagged_camps.itertuples():

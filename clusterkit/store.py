@@ -37,11 +37,6 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _MIGRATION = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
 
 
-def _min_family(n_prompts: int) -> int:
-    """Distinct prompts that must share a prefix or suffix for it to count as a mined template."""
-    return max(20, n_prompts // 2000)
-
-
 def check_identifier(name: str) -> str:
     """Return ``name`` if it is a safe SQL identifier, else raise StoreError."""
     if not _IDENT.fullmatch(name):
@@ -256,8 +251,7 @@ class Store:
         return None if row is None else row[0]
 
     def _run_file(self, name: str, params: Mapping[str, Any]) -> None:
-        for stmt in _statements(_sql_text(name)):
-            self._con.execute(stmt, _bound(stmt, params))
+        self.run_script(_sql_text(name), params)
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(
@@ -586,19 +580,30 @@ class Store:
         with self._members(members):
             return self._query_file("campaign_points.sql", {"run_id": run_id, "budget": int(budget)})
 
-    def campaign_templates(self, run_id: int, members: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-        """Per campaign, the mined templates (shared prefixes/suffixes) its accounts used most."""
-        self._mine_affixes(run_id)
-        try:
-            with self._members(members):
-                return self._query_file("campaign_templates.sql", {"top": int(top)})
-        finally:
-            self._con.execute("DROP TABLE IF EXISTS _affix")
+    # -- generic script access (stages own their SQL files) ------------------------------------
+    def query_script(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a script of ``;``-terminated statements (``$name`` parameters bound from ``params``);
+        the last one's result as a DataFrame."""
+        stmts = _statements(sql)
+        for stmt in stmts[:-1]:
+            self._con.execute(stmt, _bound(stmt, params or {}))
+        return self._con.execute(stmts[-1], _bound(stmts[-1], params or {})).df()
 
-    def _mine_affixes(self, run_id: int) -> None:
-        """(Re)create the temp table ``_affix``: templates mined from a cluster run's prompts."""
-        n_prompts = self._value("SELECT count(*) FROM cluster_labels WHERE run_id = ?", [run_id])
-        self._run_file("mined_affixes.sql", {"run_id": run_id, "min_family": _min_family(n_prompts)})
+    def run_script(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a script of ``;``-terminated statements for their effect."""
+        for stmt in _statements(sql):
+            self._con.execute(stmt, _bound(stmt, params or {}))
+
+    def registered(self, **tables: Any) -> Any:
+        """Arrow tables or DataFrames visible to queries under the given names, for a ``with`` block."""
+        return self._registered(**tables)
+
+    def drop_temp_tables(self, *names: str) -> None:
+        for name in names:
+            self._con.execute(f"DROP TABLE IF EXISTS temp.{check_identifier(name)}")
+
+    def _query_file(self, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
+        return self.query_script(_sql_text(name), params)
 
     def _members(self, members: pd.DataFrame) -> Any:
         """Register (campaign_id, account_id) pairs as the view ``_members`` for a query."""
@@ -606,33 +611,6 @@ class Store:
 
         table = pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)
         return self._registered(_members=table)
-
-    # -- campaign signals ---------------------------------------------------------------------
-    def _query_file(self, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
-        """Run a file's statements; the last one's result as a DataFrame."""
-        stmts = _statements(_sql_text(name))
-        for stmt in stmts[:-1]:
-            self._con.execute(stmt, _bound(stmt, params))
-        return self._con.execute(stmts[-1], _bound(stmts[-1], params)).df()
-
-    def account_signals(self, run_id: int, window_seconds: int = 6 * 3600) -> dict[str, pd.DataFrame]:
-        """Inputs of campaign detection for a cluster run, computed in SQL: per-account signals,
-        (account, cluster, time window) activity cells, (account, prompt) counts and the
-        infrastructure values each account used."""
-        self.run(run_id)
-        self._mine_affixes(run_id)
-        signals = self._query_file("account_signals.sql", {"run_id": run_id})
-        cells = self._query_file("account_cells.sql", {"window": window_seconds})
-        prompts = self._query_file("account_prompts.sql", {})
-        infra = self._query_file("account_infra.sql", {})
-        for table in ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot", "_infra", "_affix"):
-            self._con.execute(f"DROP TABLE IF EXISTS {table}")
-        return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra}
-
-    def campaign_context(self, cluster_run_id: int, members: pd.DataFrame) -> pd.DataFrame:
-        """Keywords and example prompts per campaign (``members``: campaign_id, account_id)."""
-        with self._members(members):
-            return self._query_file("campaign_context.sql", {"run_id": cluster_run_id})
 
     def write_scores(self, run_id: int, accounts: pd.DataFrame, campaigns: pd.DataFrame, edges: pd.DataFrame) -> None:
         """Store one score run's account scores, campaigns and account graph in one transaction."""
@@ -657,11 +635,6 @@ class Store:
                         "first_seen, last_seen, signals, evidence::JSON, keywords, examples FROM _camp",
                         [run_id],
                     )
-
-    def write_group_signals(self, run_id: int, cluster_run_id: int) -> None:
-        """Per-cluster and per-template signals of a score run (after its account scores)."""
-        with self.transaction():
-            self._run_file("group_signals.sql", {"run_id": run_id, "cluster_run": cluster_run_id})
 
     def group_signals(self, run_id: int, kind: str = "cluster") -> pd.DataFrame:
         """Signals of every cluster (``kind="cluster"``) or near-duplicate family (``"template"``)."""

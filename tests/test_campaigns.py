@@ -190,7 +190,8 @@ def test_detect_on_hand_made_signals():
 def test_coordination_floor_drops_only_pairs_below_it():
     """Pairs below the floor can never become edges; the rest keep their exact weights, whether
     found all at once or a block of accounts at a time."""
-    from clusterkit.campaigns import _coordination, _index
+    from clusterkit.campaigns.linking import coordination as _coordination
+    from clusterkit.campaigns.linking import index as _index
 
     rng = np.random.default_rng(4)
     accounts = [f"a{i}" for i in range(40)]
@@ -239,7 +240,7 @@ def _busy_cells_with_a_small_campaign(seed: int = 1) -> pd.DataFrame:
 def test_busy_cells_are_split_into_groups_of_at_most_the_cap():
     """Cells with at most ``cap`` accounts keep one key; busier ones are split into groups of at
     most ``cap`` accounts, every row staying within its own cell; the same input gives the same groups."""
-    from clusterkit.campaigns import _cell_groups
+    from clusterkit.campaigns.linking import cell_groups as _cell_groups
 
     cells = _busy_cells_with_a_small_campaign()
     cell = cells["cluster"] * 10_000_000 + cells["window"]
@@ -258,7 +259,9 @@ def test_capped_cells_still_link_a_small_campaign_hidden_in_busy_cells():
     (which share only a few busy cells) are still found as pairs: groups follow the regions an
     account works (MinHash), so accounts sweeping the same clusters tend to land together. Groups
     drawn at random find about half of its pairs here (11-18 of 28 over five seeds; these 24-26)."""
-    from clusterkit.campaigns import _cell_groups, _index, _profiles
+    from clusterkit.campaigns.linking import cell_groups as _cell_groups
+    from clusterkit.campaigns.linking import index as _index
+    from clusterkit.campaigns.linking import profiles as _profiles
 
     cells = _busy_cells_with_a_small_campaign()
     idx = _index(pd.DataFrame({"account_id": sorted(cells["account_id"].unique())}))
@@ -398,7 +401,7 @@ def test_every_style_on_a_small_log_of_real_prompts(shared_prompts, tmp_path):
 def test_prompt_neighbours_on_the_map_are_the_exact_nearest_others():
     """Pass 2's neighbours (a k-d tree queried in its own leaf order) are each prompt's k nearest
     other prompts, in row order, with the prompt itself left out even where points coincide."""
-    from clusterkit.campaigns import _neighbours
+    from clusterkit.campaigns.scoring import map_neighbours as _neighbours
 
     rng = np.random.default_rng(8)
     coords = rng.standard_normal((600, 5)).astype(np.float32)

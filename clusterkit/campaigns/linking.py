@@ -1,0 +1,184 @@
+"""Linking accounts: which pairs work the same semantic regions at the same times, which share
+rare infrastructure, and the communities the resulting account graph falls into."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COACT_WEIGHT",
+    "INFRA_WEIGHT",
+    "cell_groups",
+    "communities",
+    "components",
+    "coordination",
+    "index",
+    "infra_match",
+    "pair_cosine",
+    "profiles",
+]
+
+
+def index(signals: pd.DataFrame) -> dict[str, int]:
+    return {a: i for i, a in enumerate(signals["account_id"])}
+
+
+def profiles(keys: pd.Series, accounts: pd.Series, weights: np.ndarray, idx: dict[str, int]) -> Any:
+    """Row-normalised account x key matrix (idf-weighted: keys few accounts share weigh more)."""
+    from scipy.sparse import csr_matrix, diags
+
+    codes, uniq = pd.factorize(keys)
+    m = csr_matrix((weights, (accounts.map(idx).to_numpy(), codes)), shape=(len(idx), len(uniq)))
+    per_key = np.asarray((m > 0).sum(axis=0)).ravel()
+    m = (m @ diags(np.log1p(len(idx) / np.maximum(per_key, 1)))).tocsr()
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    return (diags(1 / np.maximum(norms, 1e-12)) @ m).tocsr()
+
+
+def pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_000) -> np.ndarray:
+    """Cosine of rows of a row-normalised sparse matrix, for the given pairs only."""
+    out = np.empty(len(rows))
+    for i in range(0, len(rows), chunk):
+        r, c = rows[i : i + chunk], cols[i : i + chunk]
+        out[i : i + chunk] = np.asarray(m[r].multiply(m[c]).sum(axis=1)).ravel()
+    return out
+
+
+def cell_groups(cells: pd.DataFrame, cap: int, seeds: int = 8) -> pd.Series:
+    """A key per (account, cluster, window) row naming its cell, where a cell with more than ``cap``
+    accounts is split into groups of at most ``cap``: pairs are then looked for within groups, so
+    their number grows with the rows times ``cap``, not with the square of a busy cell's accounts.
+
+    Accounts are put in groups by MinHash of the clusters they work (one of ``seeds`` hash functions,
+    chosen by the cell), so accounts sweeping the same regions tend to share a group; ties are broken
+    by a hash of account and cell. Deterministic."""
+    cell = cells["cluster"].astype(np.int64) * 10_000_000 + cells["window"].astype(np.int64)
+    size = cell.groupby(cell).transform("size").to_numpy()
+    busy = size > cap
+    if not busy.any():
+        return cell
+    account, _ = pd.factorize(cells["account_id"])
+    cluster = cells["cluster"].to_numpy(np.uint64)
+    minhash = np.column_stack(
+        [
+            pd.Series(pd.util.hash_array(cluster * np.uint64(2 * s + 1) + np.uint64(s))).groupby(account).min()
+            for s in range(seeds)
+        ]
+    )
+    key = cell.to_numpy()
+    cell_hash = pd.util.hash_array(key)
+    rows = np.flatnonzero(busy)
+    signature = minhash[account[rows], (cell_hash[rows] % np.uint64(seeds)).astype(np.int64)]
+    tie = pd.util.hash_array(
+        pd.util.hash_pandas_object(cells["account_id"], index=False).to_numpy()[rows] ^ cell_hash[rows]
+    )
+    order = rows[np.lexsort((tie, signature, key[rows]))]
+    ordered = key[order]
+    first = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+    m = size[order]
+    group = np.zeros(len(key), dtype=np.int64)
+    group[order] = rank * np.ceil(m / cap).astype(np.int64) // m  # balanced groups, each <= cap
+    return cell * (int(group.max()) + 1) + group
+
+
+def coordination(
+    cells: pd.DataFrame,
+    idx: dict[str, int],
+    floor: float = 0.0,
+    block: int = 2_000,
+    cell_cap: int = 10**9,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of accounts active in the same semantic cluster in the same time window, and how
+    coordinated they are: (same regions: cosine of cluster profiles) x (same times: cosine of
+    activity over windows) x (confidence: accounts with few requests match by chance).
+
+    Only pairs coordinated at least ``floor`` are returned. Pairs sharing a cell grow with the
+    square of the accounts active in a busy cluster (10M pairs at 14.5k accounts), so a cell with
+    more than ``cell_cap`` accounts is split into groups (``_cell_groups``), and pairs are found
+    ``block`` accounts at a time and pruned at once, first on region match alone (an upper bound),
+    then on times: memory follows the pairs kept, not the pairs that share a cell."""
+    empty = np.array([], dtype=np.int64)
+    if cells.empty:
+        return empty, empty, np.array([])
+    cell = profiles(cell_groups(cells, cell_cap), cells["account_id"], np.ones(len(cells)), idx)
+    by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
+    by_window = cells.groupby(["account_id", "window"], sort=False)["n"].sum().reset_index()
+    regions = profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
+    times = profiles(by_window["window"], by_window["account_id"], np.sqrt(by_window["n"].to_numpy(float)), idx)
+    volume = np.zeros(len(idx))
+    np.add.at(volume, cells["account_id"].map(idx).to_numpy(), cells["n"].to_numpy(float))
+    cell_t = cell.T.tocsc()
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(idx), block):
+        gram = (cell[start : start + block] @ cell_t).tocoo()
+        rows, cols = gram.row.astype(np.int64) + start, gram.col.astype(np.int64)
+        keep = rows < cols
+        rows, cols = rows[keep], cols[keep]
+        fewer = np.minimum(volume[rows], volume[cols])
+        weight = pair_cosine(regions, rows, cols) * fewer / (fewer + 5)  # an upper bound: times cosine <= 1
+        can = weight >= floor
+        rows, cols, weight = rows[can], cols[can], weight[can] * pair_cosine(times, rows[can], cols[can])
+        keep = weight >= floor
+        found.append((rows[keep], cols[keep], weight[keep]))
+    rows, cols, weight = (np.concatenate(parts) for parts in zip(*found))
+    return rows, cols, weight
+
+
+# an account pair's edge weight: co-activity and shared rare infrastructure
+COACT_WEIGHT, INFRA_WEIGHT = 0.7, 0.3
+
+# (kind, strength of a shared value, largest share of accounts for a value to count as rare)
+_INFRA = (
+    ("ip_prefix", 0.6, 0.05),
+    ("user_agent", 0.4, 0.10),
+    ("org_id", 0.8, 0.05),
+    ("system_hash", 0.6, 0.20),
+)
+
+
+def infra_match(infra: pd.DataFrame, idx: dict[str, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine of
+    the two accounts' use of rare values of that kind (IP prefixes, clients, organisation,
+    system prompt); values many accounts share (a popular browser) do not count."""
+    miss = np.ones(len(rows))
+    for kind, strength, rare in _INFRA:
+        used = infra[infra["kind"] == kind]
+        if used.empty:
+            continue
+        peers = used.groupby("value")["account_id"].transform("nunique")
+        used = used[peers <= max(10, rare * len(idx))]
+        if used.empty:
+            continue
+        m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
+        miss *= 1 - strength * np.clip(pair_cosine(m, rows, cols), 0, 1)
+    return 1 - miss
+
+
+def communities(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, seed: int) -> np.ndarray:
+    """Louvain communities of the thresholded account graph; -1 for accounts with no edge."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_weighted_edges_from(zip(rows.tolist(), cols.tolist(), weights.tolist()))
+    labels = np.full(n, -1, dtype=np.int64)
+    if g.number_of_edges() == 0:
+        return labels
+    parts = nx.community.louvain_communities(g, weight="weight", seed=seed)
+    for k, members in enumerate(sorted(parts, key=lambda m: (-len(m), min(m)))):
+        labels[list(members)] = k
+    return labels
+
+
+def components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Connected components of a graph's edges; -1 for nodes without an edge."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, comp = connected_components(coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[rows] = linked[cols] = True
+    return np.where(linked, comp, -1)

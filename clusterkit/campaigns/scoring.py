@@ -1,0 +1,169 @@
+"""``score``: the store-backed detection stage, recorded as a ``score`` run whose parent is the
+cluster run it scores."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ..errors import ClusterkitError
+from ..lineage import package_versions
+from . import signals as sql
+from .detect import detect
+from .params import RECIPE, DetectParams
+
+__all__ = ["ScoreResult", "map_neighbours", "score"]
+
+_ACCOUNT_SIGNALS = (
+    "n_req",
+    "span_hours",
+    "n_clusters",
+    "unique_share",
+    "popular_share",
+    "template_share",
+    "cot_share",
+    "grader_share",
+    "hour_entropy",
+    "gap_cv",
+    "ua_peers",
+    "ip_peers",
+    "org_peers",
+    "sys_peers",
+    "pivot_hours",
+    "near_lift",
+)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """What ``score`` produced (or found already stored)."""
+
+    run_id: int
+    cluster_run_id: int
+    n_accounts: int
+    n_flagged: int
+    n_campaigns: int
+    reused: bool
+
+
+def score(
+    store: Any, *, cluster_run_id: int | None = None, params: DetectParams | None = None, window_hours: float = 6.0
+) -> ScoreResult:
+    """Score every account of a cluster run (default: the latest) and store the campaigns."""
+    params = params or DetectParams()
+    cluster_run_id = cluster_run_id or store.latest_run("cluster")
+    if cluster_run_id is None:
+        raise ClusterkitError("no cluster run yet: run `clusterkit cluster` (or `clusterkit run LOG`) first")
+    run_params = {
+        **asdict(params),
+        "window_hours": window_hours,
+        "cluster_run_id": cluster_run_id,
+        "recipe": RECIPE,
+    }
+    found = store.find_run("score", run_params)
+    if found is not None:
+        stats = store.run(found)["stats"]
+        return ScoreResult(found, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], True)
+    run_id = store.start_run(
+        "score",
+        run_params,
+        parent_run_id=cluster_run_id,
+        versions=package_versions("networkx", "scipy", "scikit-learn"),
+    )
+    try:
+        t0 = time.perf_counter()
+        inputs = sql.detection_inputs(store, cluster_run_id, int(window_hours * 3600))
+        t1 = time.perf_counter()
+        neighbours = map_neighbours(*store.coords(cluster_run_id))
+        det = detect(
+            inputs["signals"],
+            inputs["cells"],
+            inputs["prompts"],
+            infra_used=inputs["infra"],
+            neighbours=neighbours,
+            params=params,
+        )
+        signals = det.signals
+        acc = det.accounts
+        table = pd.DataFrame(
+            {
+                "account_id": acc["account_id"].astype(str),
+                "score": acc["score"].astype(float).clip(0, 1),
+                "flagged": acc["flagged"].astype(bool),
+                "campaign_id": acc["campaign_id"],
+                "reasons": acc["reasons"].astype(str),
+                "n_requests": acc["n_req"].astype("int64"),
+                "signals": [
+                    orjson.dumps({k: _plain(v) for k, v in row.items()}).decode()
+                    for row in signals.reindex(columns=list(_ACCOUNT_SIGNALS)).to_dict(orient="records")
+                ],
+            }
+        )
+        camp = det.campaigns
+        if not camp.empty:
+            members = pd.DataFrame(
+                [(c, a) for c, ms in zip(camp["campaign_id"], camp["members"]) for a in ms],
+                columns=["campaign_id", "account_id"],
+            )
+            context = sql.campaign_context(store, cluster_run_id, members).set_index("campaign_id")
+            camp = pd.DataFrame(
+                {
+                    "campaign_id": camp["campaign_id"],
+                    "score": camp["score"].astype(float),
+                    "flagged": camp["score"] >= params.flag_threshold,
+                    "n_accounts": camp["accounts"].astype("int32"),
+                    "n_requests": camp["requests"].astype("int64"),
+                    "first_seen": camp["first_seen"],
+                    "last_seen": camp["last_seen"],
+                    "signals": camp["signals"],
+                    "evidence": [orjson.dumps(e).decode() for e in camp["evidence"]],
+                    "keywords": [list(dict.fromkeys(context.loc[c, "keywords"])) for c in camp["campaign_id"]],
+                    "examples": [list(context.loc[c, "examples"]) for c in camp["campaign_id"]],
+                }
+            )
+        store.write_scores(run_id, table, camp, det.edges)
+        sql.write_group_signals(store, run_id, cluster_run_id)
+        t2 = time.perf_counter()
+    except BaseException as exc:
+        store.finish_run(run_id, status="failed", stats={"error": str(exc)[:500]})
+        raise
+    stats = {
+        "accounts": len(table),
+        "flagged": int(table["flagged"].sum()),
+        "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
+    }
+    store.finish_run(run_id, status="ok", timings={"signals": t1 - t0, "detect": t2 - t1}, stats=stats)
+    return ScoreResult(run_id, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], False)
+
+
+def map_neighbours(hashes: np.ndarray, coords: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Each prompt's ``k`` nearest other prompts in the reduced space (row indices into ``hashes``).
+
+    A k-d tree queried in its own leaf order, so consecutive queries walk the same nodes: on the
+    million-prompt map 7 s, where the same tree queried in row order took 22 s (sklearn's, 35 s)."""
+    from scipy.spatial import cKDTree
+
+    n = len(hashes)
+    if n <= k:
+        return hashes, np.zeros((n, 0), dtype=np.int64)
+    tree = cKDTree(coords)
+    _, found = tree.query(coords[tree.indices], k=k + 1)
+    ind = np.empty_like(found)
+    ind[tree.indices] = found
+    # drop the prompt itself: first unless other prompts sit at the very same point
+    keep = ind != np.arange(n)[:, None]
+    keep[keep.all(axis=1), -1] = False
+    return hashes, ind[keep].reshape(n, k).astype(np.int64)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if value != value else round(float(value), 4)
+    return value
