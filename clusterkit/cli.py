@@ -385,7 +385,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         result = score(
             store,
             cluster_run_id=args.run,
-            params=DetectParams(flag_threshold=args.threshold),
+            params=DetectParams(flag_threshold=args.threshold, fdr=args.fdr),
             window_hours=args.window_hours,
         )
         how = "reused the stored run" if result.reused else "new run"
@@ -609,7 +609,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score accounts and group coordinated ones into campaigns")
     _add_db(p)
     p.add_argument("--run", type=int, default=None, help="cluster run to score (default: the latest)")
-    p.add_argument("--threshold", type=float, default=0.5, help="score at which an account is flagged (0.5)")
+    p.add_argument(
+        "--fdr",
+        type=float,
+        default=0.05,
+        help="flag groups whose q-value against matched random groups of ordinary accounts is at most this (0.05)",
+    )
+    p.add_argument(
+        "--threshold", type=float, default=None, help="flag at this fixed score instead of by calibration (e.g. 0.5)"
+    )
     p.add_argument("--window-hours", type=float, default=6.0, help="co-activity time window (default 6 h)")
     p.set_defaults(func=cmd_score)
 

@@ -631,8 +631,11 @@ class Store:
             if camp is not None:
                 with self._registered(_camp=camp):
                     self._con.execute(
-                        "INSERT INTO campaigns SELECT ?, campaign_id, score, flagged, n_accounts, n_requests, "
-                        "first_seen, last_seen, signals, evidence::JSON, keywords, examples FROM _camp",
+                        "INSERT INTO campaigns (run_id, campaign_id, score, flagged, n_accounts, n_requests, "
+                        "first_seen, last_seen, signals, evidence, keywords, examples, p_value, q_value, "
+                        "expected_false_groups) SELECT ?, campaign_id, score, flagged, n_accounts, n_requests, "
+                        "first_seen, last_seen, signals, evidence::JSON, keywords, examples, p_value, q_value, "
+                        "expected_false_groups FROM _camp",
                         [run_id],
                     )
 
@@ -667,10 +670,11 @@ class Store:
         )
 
     def campaigns(self, run_id: int) -> pd.DataFrame:
-        """Campaigns of a score run, highest score first."""
+        """Campaigns of a score run, flagged ones first, then by score."""
         return self.sql(
-            "SELECT campaign_id, score, flagged, n_accounts, n_requests, first_seen, last_seen, signals, evidence, "
-            "keywords, examples FROM campaigns WHERE run_id = ? ORDER BY score DESC, campaign_id",
+            "SELECT campaign_id, score, flagged, q_value, expected_false_groups, n_accounts, n_requests, first_seen, "
+            "last_seen, signals, evidence, keywords, examples FROM campaigns WHERE run_id = ? "
+            "ORDER BY flagged DESC, score DESC, campaign_id",
             [run_id],
         )
 

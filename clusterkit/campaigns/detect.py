@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .evidence import FIRES, GATES, HINTS, WEIGHTS, campaign_evidence, individual, near_lift, score_evidence
-from .linking import COACT_WEIGHT, INFRA_WEIGHT, communities, components, coordination, index, infra_match
-from .params import DetectParams
+from .calibrate import calibrate
+from .evidence import FIRES, GATES, HINTS, WEIGHTS, GroupEvidence, individual, near_lift, score_evidence
+from .linking import COACT_WEIGHT, INFRA_WEIGHT, InfraIndex, communities, components, coordination, index
+from .params import FALLBACK_THRESHOLD, MIN_CAMPAIGN_SCORE, DetectParams
 
 __all__ = ["Detection", "detect"]
 
@@ -25,6 +26,8 @@ class Detection:
     edges: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the input signals plus those computed during detection (``near_lift``)
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per pass: candidates tested, whether they were calibrated, and the pool of ordinary accounts
+    calibration: list[dict[str, Any]] = field(default_factory=list)
 
 
 def detect(
@@ -55,7 +58,7 @@ def detect(
     rows, cols, coact = coordination(cells, idx, floor, cell_cap=params.cell_cap)
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
-    infra = infra_match(infra_used, idx, rows, cols)
+    infra = InfraIndex(infra_used, idx).match(rows, cols)
     weight = COACT_WEIGHT * coact + INFRA_WEIGHT * infra
     keep = weight >= params.edge_threshold
     rows, cols, coact, infra, weight = rows[keep], cols[keep], coact[keep], infra[keep], weight[keep]
@@ -75,22 +78,65 @@ def detect(
     acc["reasons"] = ""
     campaigns: list[dict[str, Any]] = []
 
-    def evaluate(labels: np.ndarray, pass_no: int) -> None:
-        for k in sorted(set(labels[labels >= 0])):
-            member_idx = np.flatnonzero(labels == k)
-            if len(member_idx) < params.min_campaign_accounts:
-                continue
+    infra_index = InfraIndex(infra_used, idx)
+    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params)
+    rng = np.random.default_rng(params.seed)
+    calibrations: list[dict[str, Any]] = []
+
+    def group_score(members: np.ndarray) -> float:
+        return score_evidence(evidence_of(members, rng))
+
+    def evaluate(labels: np.ndarray, pass_no: int, pool: np.ndarray) -> np.ndarray:
+        """Score the groups of ``labels``, calibrate them against matched random groups of the
+        ``pool`` accounts and record them; returns the accounts in candidate groups."""
+        groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
+        groups = [g for g in groups if len(g) >= params.min_campaign_accounts]
+        evidences = [evidence_of(g, rng) for g in groups]
+        raw = np.array([score_evidence(e) for e in evidences])
+        grouped = np.zeros(n, dtype=bool)
+        for g in groups:
+            grouped[g] = True
+        cal = None
+        if params.flag_threshold is None:
+            cal = calibrate(
+                groups,
+                raw,
+                group_score,
+                cells=cells,
+                idx=idx,
+                n_req=evidence_of.n_req,
+                pool=pool & ~grouped,
+                seed=params.seed + pass_no,
+                n_null=params.null_groups,
+            )
+        threshold = params.flag_threshold if params.flag_threshold is not None else FALLBACK_THRESHOLD
+        calibrations.append(
+            {"pass": pass_no, "candidates": len(groups), "calibrated": cal is not None, "pool": cal.pool if cal else 0}
+        )
+        for k, (member_idx, evidence, score) in enumerate(zip(groups, evidences, raw)):
             members = signals.iloc[member_idx]
-            inside = np.isin(rows, member_idx) & np.isin(cols, member_idx)
-            pair_infra = float(infra[inside].mean()) if inside.any() else 0.0
-            evidence = campaign_evidence(members, prompts, pair_infra, typical, params)
-            score = score_evidence(evidence)
             fired = [name for name in WEIGHTS if evidence[name] >= FIRES]
+            flagged = (
+                bool(cal.q_values[k] <= params.fdr and score >= MIN_CAMPAIGN_SCORE)
+                if cal is not None
+                else bool(score >= threshold)
+            )
+            confidence = (
+                {
+                    "p_value": float(cal.p_values[k]),
+                    "q_value": float(cal.q_values[k]),
+                    "expected_false_groups": float(cal.expected_false[k]),
+                }
+                if cal is not None
+                else {"p_value": None, "q_value": None, "expected_false_groups": None}
+            )
             campaign_id = f"C{len(campaigns) + 1:03d}"
             campaigns.append(
                 {
                     "campaign_id": campaign_id,
-                    "score": score,
+                    "score": float(score),
+                    "flagged": flagged,
+                    **confidence,
                     "accounts": len(member_idx),
                     "requests": int(members["n_req"].sum()),
                     "first_seen": members["first_ts"].min(),
@@ -102,23 +148,33 @@ def detect(
                 }
             )
             where = acc.index[member_idx]
-            acc.loc[where, "score"] = score
+            # the account score keeps "flagged <=> score >= 0.5": calibrated decisions are mapped
+            # onto the upper (flagged) or lower half, ordered within each by the group's score
+            shown = score if cal is None else (0.5 + 0.5 * score if flagged else 0.5 * score)
+            acc.loc[where, "score"] = shown
             acc.loc[where, "group_id"] = campaign_id
-            if score >= params.flag_threshold:
+            if flagged:
                 acc.loc[where, "campaign_id"] = campaign_id
                 acc.loc[where, "reasons"] = (
-                    f"member of campaign {campaign_id} ({len(member_idx)} accounts): " + "; ".join(fired[:4])
+                    f"member of campaign {campaign_id} ({len(member_idx)} accounts{_confidence_words(confidence, len(groups))}): "
+                    + "; ".join(fired[:4])
                 )
             else:
                 weak = [name for name in GATES if evidence[name] < FIRES] + [
                     name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1
                 ]
-                acc.loc[where, "reasons"] = (
-                    f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) "
-                    f"but not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
+                why = (
+                    f"as campaign-like as chance groups of ordinary accounts{_confidence_words(confidence, len(groups))}"
+                    if cal is not None and score >= MIN_CAMPAIGN_SCORE
+                    else f"not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
                 )
+                acc.loc[where, "reasons"] = (
+                    f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) but {why}"
+                )
+        return grouped
 
-    evaluate(community, 1)
+    everyone = np.ones(n, dtype=bool)
+    in_pass1 = evaluate(community, 1, everyone)
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
         lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
@@ -127,7 +183,8 @@ def detect(
         both = suspects[rows] & suspects[cols]
         # the suspects are few and already filtered: any link between two of them joins their groups
         second = components(n, rows[both], cols[both])
-        evaluate(second, 2)  # accounts re-grouped in pass 2 leave their pass-1 group
+        evidence_of.set_near(signals["near_lift"].to_numpy(float))
+        evaluate(second, 2, ~in_pass1 & ~core)  # accounts re-grouped in pass 2 leave their pass-1 group
 
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)
@@ -149,4 +206,13 @@ def detect(
     camp = pd.DataFrame(campaigns)
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals)
+    return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals, calibration=calibrations)
+
+
+def _confidence_words(confidence: dict[str, Any], tested: int) -> str:
+    if confidence["q_value"] is None:
+        return ""
+    return (
+        f"; q = {confidence['q_value']:.3g}, ~{confidence['expected_false_groups']:.2g} of {tested} groups "
+        "expected this campaign-like by chance"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .linking import InfraIndex
 from .params import DetectParams
 
 
@@ -66,35 +67,97 @@ def _beyond(share: float, ordinary: float) -> float:
     return float(np.clip((share - ordinary) / max(1.0 - ordinary, 1e-9), 0, 1))
 
 
-def campaign_evidence(
-    members: pd.DataFrame, prompts: pd.DataFrame, pair_infra: float, typical: dict[str, float], params: DetectParams
-) -> dict[str, float]:
-    """Named evidence (each 0..1) that a community is a distillation campaign. ``typical`` holds
-    what an ordinary account shows (``n_req`` and the prompt-hint shares): volume and prompt hints
-    count only beyond it (where every user's prompts fall into near-duplicate families, as in a
-    large log of popular questions, "templated" says nothing)."""
-    mine = prompts[prompts["account_id"].isin(members["account_id"])]
-    per_prompt = mine.groupby("prompt_hash")["account_id"].nunique()
-    disjoint = float((mine["prompt_hash"].map(per_prompt) == 1).mean()) if len(mine) else 0.0
-    span = (members["last_ts"].max() - members["first_ts"].min()).total_seconds() / 3600
-    pivot = members["pivot_hours"].to_numpy(dtype=float) if "pivot_hours" in members else np.array([np.nan])
-    near = members["near_lift"].to_numpy(dtype=float) if "near_lift" in members else np.array([np.nan])
-    evidence = {
-        "sustained volume per account": float(np.clip(members["n_req"].median() / (4 * typical["n_req"]), 0, 1)),
-        "coverage sweep (accounts send disjoint prompts)": disjoint * (1 - float(members["popular_share"].mean())),
-        "even load across accounts": _entropy(members["n_req"].to_numpy(dtype=float)),
-        "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
-        # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
-        "round-the-clock timing": float(np.clip((members["hour_entropy"].mean() - 0.85) / 0.13, 0, 1)),
-        "scripted regular timing": float(np.clip(1 - members["gap_cv"].median() / 1.5, 0, 1)),
-        "shared client or infrastructure": pair_infra,
-        NEAR: float(np.clip((np.nan_to_num(near, nan=1.0).mean() - 1) / 1.5, 0, 1)),
-        "pivot to a new model within a day of release": float(np.mean(np.nan_to_num(pivot, nan=1e9) <= 24)),
-    }
-    for name, column in HINTS:
-        evidence[name] = _beyond(float(members[column].mean()), typical[column])
-    evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
-    return evidence
+class GroupEvidence:
+    """Named evidence (each 0..1) that a group of accounts is a distillation campaign, for any set
+    of account rows: per-account signals and the prompts each account sent are laid out once as
+    arrays, so evidence for thousands of groups (the observed candidates and the matched random
+    groups of the null, :mod:`.calibrate`) costs microseconds each.
+
+    ``typical`` holds what an ordinary account shows (``n_req`` and the prompt-hint shares):
+    volume and prompt hints count only beyond it (where every user's prompts fall into
+    near-duplicate families, as in a large log of popular questions, "templated" says nothing)."""
+
+    #: pairs compared for the shared-infrastructure evidence of a large group (a random sample)
+    MAX_PAIRS = 2_000
+
+    def __init__(
+        self,
+        signals: pd.DataFrame,
+        prompts: pd.DataFrame,
+        infra: InfraIndex,
+        idx: dict[str, int],
+        typical: dict[str, float],
+        params: DetectParams,
+    ) -> None:
+        self.infra, self.typical, self.params = infra, typical, params
+        col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
+        self.n_req = col("n_req")
+        self.popular = col("popular_share")
+        self.hour_entropy = col("hour_entropy")
+        self.gap_cv = col("gap_cv")
+        self.pivot = col("pivot_hours")
+        self.near = col("near_lift")
+        self.hints = {column: col(column) for _, column in HINTS}
+        self.first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+        self.last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+        # each account's distinct prompts as codes, accounts in row order (CSR layout)
+        owner = prompts["account_id"].map(idx).to_numpy()
+        codes, _ = pd.factorize(prompts["prompt_hash"])
+        order = np.argsort(owner, kind="stable")
+        self.codes = codes[order]
+        self.ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(signals)))]
+        self.n_codes = int(codes.max()) + 1 if len(codes) else 0
+
+    def set_near(self, near_lift: np.ndarray) -> None:
+        self.near = np.asarray(near_lift, dtype=float)
+
+    def _disjoint(self, members: np.ndarray) -> float:
+        """Share of the members' (account, prompt) rows whose prompt no other member sent."""
+        parts = [self.codes[self.ptr[m] : self.ptr[m + 1]] for m in members]
+        codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+        if not len(codes):
+            return 0.0
+        _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+        return float((counts[inverse] == 1).mean())
+
+    def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
+        m = len(members)
+        if m < 2 or not self.infra.kinds:
+            return 0.0
+        if m * (m - 1) // 2 <= self.MAX_PAIRS:
+            i, j = np.triu_indices(m, 1)
+        else:
+            rng = rng or np.random.default_rng(0)
+            i, j = rng.integers(0, m, self.MAX_PAIRS), rng.integers(0, m, self.MAX_PAIRS)
+            i, j = i[i != j], j[i != j]
+        return float(self.infra.match(members[i], members[j]).mean())
+
+    def __call__(self, members: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, float]:
+        members = np.asarray(members, dtype=np.int64)
+        typical, params = self.typical, self.params
+        span = (self.last[members].max() - self.first[members].min()) / 3600
+        near = np.nan_to_num(self.near[members], nan=1.0)
+        evidence = {
+            "sustained volume per account": float(
+                np.clip(np.median(self.n_req[members]) / (4 * typical["n_req"]), 0, 1)
+            ),
+            "coverage sweep (accounts send disjoint prompts)": self._disjoint(members)
+            * (1 - float(np.nanmean(self.popular[members]))),
+            "even load across accounts": _entropy(self.n_req[members]),
+            "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
+            # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
+            "round-the-clock timing": float(np.clip((np.nanmean(self.hour_entropy[members]) - 0.85) / 0.13, 0, 1)),
+            "scripted regular timing": float(np.clip(1 - np.nanmedian(self.gap_cv[members]) / 1.5, 0, 1)),
+            "shared client or infrastructure": self._pair_infra(members, rng),
+            NEAR: float(np.clip((near.mean() - 1) / 1.5, 0, 1)),
+            "pivot to a new model within a day of release": float(
+                np.mean(np.nan_to_num(self.pivot[members], nan=1e9) <= 24)
+            ),
+        }
+        for name, column in HINTS:
+            evidence[name] = _beyond(float(np.nanmean(self.hints[column][members])), typical[column])
+        evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
+        return evidence
 
 
 def score_evidence(evidence: dict[str, float]) -> float:

@@ -11,6 +11,7 @@ import pandas as pd
 __all__ = [
     "COACT_WEIGHT",
     "INFRA_WEIGHT",
+    "InfraIndex",
     "cell_groups",
     "communities",
     "components",
@@ -140,22 +141,36 @@ _INFRA = (
 )
 
 
+class InfraIndex:
+    """Each account's use of *rare* infrastructure values per kind (IP prefixes, clients,
+    organisation, system prompt), built once; values many accounts share (a popular browser) do
+    not count."""
+
+    def __init__(self, infra: pd.DataFrame, idx: dict[str, int]) -> None:
+        self.kinds: list[tuple[float, Any]] = []
+        for kind, strength, rare in _INFRA:
+            used = infra[infra["kind"] == kind]
+            if used.empty:
+                continue
+            peers = used.groupby("value")["account_id"].transform("nunique")
+            used = used[peers <= max(10, rare * len(idx))]
+            if used.empty:
+                continue
+            m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
+            self.kinds.append((strength, m))
+
+    def match(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine
+        of the two accounts' use of rare values of that kind."""
+        miss = np.ones(len(rows))
+        for strength, m in self.kinds:
+            miss *= 1 - strength * np.clip(pair_cosine(m, rows, cols), 0, 1)
+        return 1 - miss
+
+
 def infra_match(infra: pd.DataFrame, idx: dict[str, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine of
-    the two accounts' use of rare values of that kind (IP prefixes, clients, organisation,
-    system prompt); values many accounts share (a popular browser) do not count."""
-    miss = np.ones(len(rows))
-    for kind, strength, rare in _INFRA:
-        used = infra[infra["kind"] == kind]
-        if used.empty:
-            continue
-        peers = used.groupby("value")["account_id"].transform("nunique")
-        used = used[peers <= max(10, rare * len(idx))]
-        if used.empty:
-            continue
-        m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
-        miss *= 1 - strength * np.clip(pair_cosine(m, rows, cols), 0, 1)
-    return 1 - miss
+    """:meth:`InfraIndex.match` of the given pairs."""
+    return InfraIndex(infra, idx).match(rows, cols)
 
 
 def communities(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, seed: int) -> np.ndarray:

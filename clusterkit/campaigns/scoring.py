@@ -115,7 +115,10 @@ def score(
                 {
                     "campaign_id": camp["campaign_id"],
                     "score": camp["score"].astype(float),
-                    "flagged": camp["score"] >= params.flag_threshold,
+                    "flagged": camp["flagged"].astype(bool),
+                    "p_value": camp["p_value"].astype(float),
+                    "q_value": camp["q_value"].astype(float),
+                    "expected_false_groups": camp["expected_false_groups"].astype(float),
                     "n_accounts": camp["accounts"].astype("int32"),
                     "n_requests": camp["requests"].astype("int64"),
                     "first_seen": camp["first_seen"],
@@ -136,6 +139,7 @@ def score(
         "accounts": len(table),
         "flagged": int(table["flagged"].sum()),
         "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
+        "calibration": det.calibration,
     }
     store.finish_run(run_id, status="ok", timings={"signals": t1 - t0, "detect": t2 - t1}, stats=stats)
     return ScoreResult(run_id, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], False)
