@@ -4,7 +4,8 @@ Understands OpenAI ``chat.completions`` bodies (``{"model", "messages": [...]}``
 Responses bodies (``{"input": str | [...], "instructions"}``), legacy completions
 (``{"prompt": str}``), Anthropic ``messages`` bodies (``{"model", "system", "messages"}``) and a
 bare ``messages`` list. The prompt is the text of the last user turn; the system prompt (a top-level
-``system``/``instructions`` or ``system``/``developer`` role messages) is returned separately.
+``system``/``instructions`` or ``system``/``developer`` role messages) is returned separately, and
+so is the first user turn of a multi-turn conversation (``context``: what the last turn is about).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class ChatPrompt(NamedTuple):
     n_turns: int = 0
     other_blocks: tuple[str, ...] = ()
     params: dict[str, Any] | None = None
+    #: the first user turn, when the conversation has earlier user turns than the last one (what
+    #: "now give a harder variant" is about); None for a single-turn request
+    context: str | None = None
 
 
 def _content_text(content: Any, other: list[str]) -> str | None:
@@ -61,22 +65,30 @@ def _content_text(content: Any, other: list[str]) -> str | None:
     return str(content)
 
 
-def _from_messages(messages: list[Any], other: list[str]) -> tuple[str | None, list[str]]:
-    """Last user turn's text and the system/developer turns' texts."""
-    last_user = None
+def _from_messages(messages: list[Any], other: list[str]) -> tuple[str | None, list[str], str | None]:
+    """Last user turn's text, the system/developer turns' texts and the first user turn's text
+    when it is an earlier turn than the last."""
+    last_user = first_user = None
     systems: list[str] = []
     for msg in messages:
         if type(msg) is not dict:
             continue
         role = msg.get("role", "user")
         if role == "user":
+            if first_user is None:
+                first_user = msg
             last_user = msg
         elif role in _SYSTEM_ROLES:
             text = _content_text(msg.get("content"), [])
             if text:
                 systems.append(text)
     prompt = _content_text(last_user.get("content"), other) if last_user is not None else None
-    return prompt, systems
+    context = None
+    if first_user is not None and first_user is not last_user:
+        context = _content_text(first_user.get("content"), [])
+        if context is not None and (not context.strip() or context == prompt):
+            context = None
+    return prompt, systems, context
 
 
 def _maybe_json(value: str) -> Any:
@@ -107,13 +119,14 @@ def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
         return ChatPrompt(text=str(value))
     other: list[str] = []
     if isinstance(value, list):
-        prompt, systems = _from_messages(value, other)
+        prompt, systems, context = _from_messages(value, other)
         return ChatPrompt(
             text=prompt,
             system="\n\n".join(systems) or None,
             messages=value,
             n_turns=len(value),
             other_blocks=tuple(other),
+            context=context,
         )
     if not isinstance(value, dict):
         return ChatPrompt(text=None)
@@ -127,8 +140,9 @@ def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
     messages = value.get("messages")
     if messages is None and isinstance(value.get("input"), list):
         messages = value["input"]
+    context = None
     if isinstance(messages, list):
-        prompt, more = _from_messages(messages, other)
+        prompt, more, context = _from_messages(messages, other)
         systems.extend(more)
     elif isinstance(value.get("input"), str):
         prompt = value["input"]
@@ -146,4 +160,5 @@ def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
         n_turns=len(messages) if isinstance(messages, list) else 0,
         other_blocks=tuple(other),
         params=params,
+        context=context,
     )

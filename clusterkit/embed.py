@@ -159,7 +159,7 @@ def _local_batches(
     for start in range(0, len(missing), chunk_size):
         hashes = missing[start : start + chunk_size]
         t0 = time.perf_counter()
-        texts = store.prompt_texts(hashes)
+        texts = store.prompt_texts(hashes, with_context=True)
         t1 = time.perf_counter()
         vectors = _check(emb.encode(texts), len(texts), type(emb).__name__)
         n_tokens = emb.token_lengths(texts) if hasattr(emb, "token_lengths") else None

@@ -22,7 +22,7 @@ from .chat import extract_prompt
 from .errors import ClusterkitError, MappingError
 from .mapping import FieldMap, compile_path, detect_fields
 from .readers import RawRecord, discover_files, parse_json_line, read_records
-from .textnorm import content_hash, text_hash
+from .textnorm import content_hash, prompt_hash, text_hash
 from .times import parse_timestamp_us
 
 __all__ = ["QUARANTINE_REASONS", "FileReport", "IngestReport", "ingest"]
@@ -87,6 +87,7 @@ class _Columns:
         "ts",
         "prompt_hash",
         "text",
+        "context",
         "system_hash",
         "system_text",
         "model",
@@ -199,7 +200,8 @@ class _Mapper:
             extra["request_params"] = chat.params
         extra_json = orjson.dumps(extra, option=orjson.OPT_SORT_KEYS, default=str).decode() if extra else None
 
-        phash = text_hash(text)
+        context = chat.context
+        phash = prompt_hash(text, context)
         system = chat.system
         shash = text_hash(system) if system and system.strip() else None
         row_hash = content_hash(account, ts, phash, shash, model, org, ip, ua, extra_json)
@@ -212,6 +214,7 @@ class _Mapper:
             ts,
             phash,
             text,
+            context,
             shash,
             system if shash else None,
             model,

@@ -161,7 +161,7 @@ def run(
                 progress=progress,  # the placement of rows outside HDBSCAN's fitted sample
             )
         with _stage(timings, "describe", say, "describing clusters"):
-            texts = chain.from_iterable(store.iter_prompt_texts(hashes))
+            texts = chain.from_iterable(store.iter_prompt_texts(hashes, with_context=True))
             keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords, progress=progress)
             reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
         with _stage(timings, "write", say, "writing the run"):

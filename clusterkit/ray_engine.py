@@ -55,7 +55,7 @@ def _export(store: Any, missing: Sequence[str], folder: Path, timings: dict[str,
     t0 = time.perf_counter()
     for i, start in enumerate(range(0, len(missing), FILE_ROWS)):
         hashes = list(missing[start : start + FILE_ROWS])
-        table = pa.table({"prompt_hash": hashes, "text": store.prompt_texts(hashes)})
+        table = pa.table({"prompt_hash": hashes, "text": store.prompt_texts(hashes, with_context=True)})
         pq.write_table(table, folder / f"prompts-{i:05d}.parquet")
     timings["read"] += time.perf_counter() - t0
 

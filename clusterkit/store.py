@@ -29,9 +29,12 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["DEFAULT_DB", "IngestCounts", "Store", "StoreInfo", "check_identifier"]
+__all__ = ["CONTEXT_CHARS", "DEFAULT_DB", "IngestCounts", "Store", "StoreInfo", "check_identifier"]
 
 DEFAULT_DB = Path("data") / "clusterkit.duckdb"
+#: characters of a conversation's first user turn put before its last turn in what is embedded
+#: (the bundled model reads ~256 word pieces: the last turn must stay inside that window)
+CONTEXT_CHARS = 600
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _MIGRATION = re.compile(r"(\d{3})_([a-z0-9_]+)\.sql")
@@ -304,11 +307,11 @@ class Store:
 
     def stage_requests(self, table: pa.Table) -> None:
         with self._registered(_batch=table):
-            self._con.execute("INSERT INTO _stage_requests SELECT * FROM _batch")
+            self._con.execute("INSERT INTO _stage_requests BY NAME SELECT * FROM _batch")
 
     def stage_quarantine(self, table: pa.Table) -> None:
         with self._registered(_batch=table):
-            self._con.execute("INSERT INTO _stage_quarantine SELECT * FROM _batch")
+            self._con.execute("INSERT INTO _stage_quarantine BY NAME SELECT * FROM _batch")
 
     def commit_ingest(self, run_id: int) -> IngestCounts:
         """Classify staged rows (new / duplicate / id conflict) and write them in one transaction."""
@@ -377,21 +380,29 @@ class Store:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def prompt_texts(self, hashes: Sequence[str]) -> list[str]:
-        """Texts of ``hashes``, in the same order."""
-        return [text for part in self.iter_prompt_texts(hashes) for text in part]
+    def prompt_texts(self, hashes: Sequence[str], *, with_context: bool = False) -> list[str]:
+        """Texts of ``hashes``, in the same order (see :meth:`iter_prompt_texts`)."""
+        return [text for part in self.iter_prompt_texts(hashes, with_context=with_context) for text in part]
 
-    def iter_prompt_texts(self, hashes: Sequence[str], chunk: int = 50_000) -> Iterator[list[str]]:
+    def iter_prompt_texts(
+        self, hashes: Sequence[str], chunk: int = 50_000, *, with_context: bool = False
+    ) -> Iterator[list[str]]:
         """Texts of ``hashes`` in the same order, ``chunk`` at a time (a million prompts' texts
-        need not sit in memory at once)."""
+        need not sit in memory at once). The text is the last user turn, as displayed; with
+        ``with_context`` a multi-turn prompt is its conversation's first user turn (at most
+        ``CONTEXT_CHARS``), a blank line, then the last turn: what is embedded and described."""
         import pyarrow as pa
 
         for start in range(0, len(hashes), chunk):
             part = list(hashes[start : start + chunk])
             keys = pa.table({"prompt_hash": pa.array(part, pa.string()), "pos": pa.array(range(len(part)), pa.int64())})
             with self._registered(_keys=keys):
+                text = "p.text"
+                if with_context:
+                    text = "CASE WHEN p.context IS NULL THEN p.text ELSE left(p.context, ?) || chr(10) || chr(10) || p.text END"
                 rows = self._con.execute(
-                    "SELECT k.pos, p.text FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos"
+                    f"SELECT k.pos, {text} FROM _keys k JOIN prompts p USING (prompt_hash) ORDER BY k.pos",
+                    [CONTEXT_CHARS] if with_context else None,
                 ).fetchall()
             if len(rows) != len(part):
                 raise StoreError(f"{len(part) - len(rows)} prompt hash(es) not found in the prompts table")

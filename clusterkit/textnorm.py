@@ -12,7 +12,7 @@ import unicodedata
 
 import orjson
 
-__all__ = ["content_hash", "normalise_text", "text_hash"]
+__all__ = ["content_hash", "normalise_text", "prompt_hash", "text_hash"]
 
 
 def normalise_text(text: str) -> str:
@@ -30,3 +30,12 @@ def text_hash(text: str) -> str:
 def content_hash(*parts: object) -> str:
     """Hash (32 hex chars) of a tuple of values, used to compare records field by field."""
     return hashlib.blake2b(orjson.dumps(parts, default=str), digest_size=16).hexdigest()
+
+
+def prompt_hash(text: str, context: str | None = None) -> str:
+    """Hash of a prompt: :func:`text_hash` of its text, or for a multi-turn prompt a hash of its
+    context (the conversation's first user turn) and its text, so the same follow-up ("now a harder
+    variant") in two conversations is two prompts, never one."""
+    if context is None:
+        return text_hash(text)
+    return content_hash("conversation", normalise_text(context), normalise_text(text))

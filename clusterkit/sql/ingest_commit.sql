@@ -23,7 +23,7 @@ FROM (
 ) AS s
 LEFT JOIN requests AS r USING (request_id);
 
-INSERT INTO prompts (prompt_hash, text, n_chars, language, first_run_id)
+INSERT INTO prompts (prompt_hash, text, n_chars, language, first_run_id, context)
 SELECT prompt_hash, text, length(text),
        CASE
            WHEN regexp_matches(text, '[\p{Hiragana}\p{Katakana}]') THEN 'ja'
@@ -34,9 +34,9 @@ SELECT prompt_hash, text, length(text),
            WHEN regexp_matches(text, '\p{Latin}') THEN 'latin'
            ELSE 'other'
        END,
-       $run_id
+       $run_id, context
 FROM (
-    SELECT prompt_hash, arg_min(text, seq) AS text
+    SELECT prompt_hash, arg_min(text, seq) AS text, arg_min(context, seq) AS context
     FROM _classified
     WHERE status = 'new'
     GROUP BY prompt_hash
