@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from clusterkit.campaigns import DetectParams, detect, score
+from clusterkit.campaigns.detect import PASS_NEAR
 from clusterkit.cli import main
 from clusterkit.evaluate import evaluate, load_truth
 from clusterkit.store import Store
@@ -354,7 +355,7 @@ def test_second_pass_finds_low_and_slow_resellers():
     acc = det.accounts.set_index("account_id")
     assert set(acc.index[acc["flagged"]]) == {"c0", "c1", "c2", "r0", "r1", "r2"}
     assert acc.loc["r0", "campaign_id"] != acc.loc["c0", "campaign_id"]
-    resellers = det.campaigns[det.campaigns["pass"] == 2].iloc[0]
+    resellers = det.campaigns[det.campaigns["pass"] == PASS_NEAR].iloc[0]
     assert "works next to a flagged campaign's prompts" in resellers["signals"]
     assert not acc.loc[["u0", "u1", "u2"], "flagged"].any()
     assert "not campaign-like" in acc.loc["u0", "reasons"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,11 +11,24 @@ import numpy as np
 import pandas as pd
 
 from .calibrate import calibrate
-from .evidence import FIRES, GATES, HINTS, WEIGHTS, GroupEvidence, individual, near_lift, score_evidence
-from .linking import COACT_WEIGHT, INFRA_WEIGHT, InfraIndex, communities, components, coordination, index
+from .evidence import APPLICATION, FIRES, GATES, HINTS, WEIGHTS, GroupEvidence, individual, near_lift, score_evidence
+from .linking import (
+    COACT_WEIGHT,
+    INFRA_WEIGHT,
+    InfraIndex,
+    bursts,
+    communities,
+    components,
+    coordination,
+    index,
+    successions,
+)
 from .params import FALLBACK_THRESHOLD, MIN_CAMPAIGN_SCORE, DetectParams
 
-__all__ = ["Detection", "detect"]
+__all__ = ["PASS_LINKED", "PASS_NEAR", "PASS_SWARM", "Detection", "detect"]
+
+#: the passes that form candidate groups (recorded as each campaign's ``pass``)
+PASS_LINKED, PASS_SWARM, PASS_NEAR = 1, 2, 3
 
 
 @dataclass
@@ -37,16 +51,22 @@ def detect(
     *,
     infra_used: pd.DataFrame | None = None,
     neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+    app_likeness: Mapping[str, float] | None = None,
     params: DetectParams | None = None,
 ) -> Detection:
     """Score every account and group coordinated ones into campaigns.
 
-    Pass 1 links accounts (same clusters at the same times, shared rare infrastructure), finds
-    communities and scores each for campaign evidence. Pass 2 (when ``neighbours`` — prompt hashes
+    Pass 1 links accounts (same clusters at the same times, or taking over from one another;
+    shared rare infrastructure), finds communities and scores each for campaign evidence. Pass 2
+    scores swarms: bursts of new accounts sharing a value (:func:`.linking.bursts`). Pass 3 (when ``neighbours`` — prompt hashes
     and the row indices of each one's nearest prompts — is given) looks among the remaining
     accounts for those whose traffic is significantly enriched next to the flagged campaigns'
     prompts and links them among themselves: low-and-slow resellers that hide behind human timing
     and cover traffic.
+
+    ``app_likeness`` maps mined templates (``prompts["template"]``) to how much their fixed part
+    reads as a transformation of the user's own text (:mod:`.intent`): a group whose traffic is one
+    such task is an application, not a campaign.
     """
     params = params or DetectParams()
     signals = signals.reset_index(drop=True).copy()
@@ -56,6 +76,10 @@ def detect(
     # that much co-activity are never edges, and are dropped before infrastructure is compared
     floor = max(0.0, (params.edge_threshold - INFRA_WEIGHT) / COACT_WEIGHT - 1e-9)
     rows, cols, coact = coordination(cells, idx, floor, cell_cap=params.cell_cap)
+    # relays are never active together: accounts that take over from one another link as well
+    # (a pair found both ways keeps the stronger link)
+    r2, c2, relay = successions(signals, cells, idx, floor)
+    rows, cols, coact = _union_pairs(n, (rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay))
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
     infra = InfraIndex(infra_used, idx).match(rows, cols)
@@ -79,7 +103,7 @@ def detect(
     campaigns: list[dict[str, Any]] = []
 
     infra_index = InfraIndex(infra_used, idx)
-    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params)
+    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness)
     rng = np.random.default_rng(params.seed)
     calibrations: list[dict[str, Any]] = []
 
@@ -163,18 +187,24 @@ def detect(
                 weak = [name for name in GATES if evidence[name] < FIRES] + [
                     name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1
                 ]
-                why = (
-                    f"as campaign-like as chance groups of ordinary accounts{_confidence_words(confidence, len(groups))}"
-                    if cal is not None and score >= MIN_CAMPAIGN_SCORE
-                    else f"not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
-                )
+                if evidence[APPLICATION] >= FIRES:
+                    why = f"looks like an application: {APPLICATION} ({evidence[APPLICATION]:.0%} of its templated traffic)"
+                elif cal is not None and score >= MIN_CAMPAIGN_SCORE:
+                    why = f"as campaign-like as chance groups of ordinary accounts{_confidence_words(confidence, len(groups))}"
+                else:
+                    why = f"not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
                 acc.loc[where, "reasons"] = (
                     f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) but {why}"
                 )
         return grouped
 
     everyone = np.ones(n, dtype=bool)
-    in_pass1 = evaluate(community, 1, everyone)
+    in_pass1 = evaluate(community, PASS_LINKED, everyone)
+    # swarms: many accounts with a handful of requests each link to nobody by co-activity; bursts
+    # of new accounts sharing a value are their candidate groups (outside pass 1's groups)
+    swarm = bursts(signals, infra_used, idx)
+    swarm[in_pass1] = -1
+    in_swarms = evaluate(swarm, PASS_SWARM, ~in_pass1)
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
         lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
@@ -184,7 +214,7 @@ def detect(
         # the suspects are few and already filtered: any link between two of them joins their groups
         second = components(n, rows[both], cols[both])
         evidence_of.set_near(signals["near_lift"].to_numpy(float))
-        evaluate(second, 2, ~in_pass1 & ~core)  # accounts re-grouped in pass 2 leave their pass-1 group
+        evaluate(second, PASS_NEAR, ~in_pass1 & ~in_swarms & ~core)  # accounts re-grouped here leave earlier groups
 
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)
@@ -207,6 +237,22 @@ def detect(
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals, calibration=calibrations)
+
+
+def _union_pairs(
+    n: int, *links: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One (row < col) pair list from several, keeping each pair's largest weight."""
+    rows = np.concatenate([r for r, _, _ in links]).astype(np.int64)
+    cols = np.concatenate([c for _, c, _ in links]).astype(np.int64)
+    weight = np.concatenate([w for _, _, w in links]).astype(float)
+    if not len(rows):
+        return rows, cols, weight
+    key = rows * n + cols
+    order = np.lexsort((-weight, key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
+    pick = order[first]
+    return rows[pick], cols[pick], weight[pick]
 
 
 def _confidence_words(confidence: dict[str, Any], tested: int) -> str:

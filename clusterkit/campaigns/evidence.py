@@ -3,10 +3,12 @@ from it: every score comes with its reasons in words."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from .linking import InfraIndex
+from .linking import RELAY_GAP_HOURS, SWARM_MAX_REQUESTS, SWARM_MIN_ACCOUNTS, SWARM_WINDOW_HOURS, InfraIndex
 from .params import DetectParams
 
 
@@ -19,6 +21,13 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 NEAR = "works next to a flagged campaign's prompts"
+RELAY = "relay: accounts take over from one another"
+SWARM = "swarm: many new accounts appear together, each sending a few disjoint prompts"
+
+#: counter-evidence: the group's prompts are one task wrapped around its users' own text
+APPLICATION = "one task over its users' own text (an application)"
+#: share of a group's requests that must fall in mined templates for the application evidence to count
+APP_TEMPLATED = 1 / 3
 AUTOMATION = "machine or network evidence"
 
 # Weights of the named evidences (they sum to 1). Low-weight prompt hints: keyword lists only help.
@@ -30,6 +39,8 @@ WEIGHTS = {
     "round-the-clock timing": 0.08,
     "scripted regular timing": 0.08,
     "shared client or infrastructure": 0.08,
+    RELAY: 0.08,
+    SWARM: 0.15,
     NEAR: 0.10,
     "pivot to a new model within a day of release": 0.03,
     "templated prompts": 0.02,
@@ -49,8 +60,12 @@ MACHINE = (
     "templated prompts",
     "reasoning elicitation (chain of thought)",
     "grader / rubric prompts",
+    RELAY,
+    SWARM,
 )
 GATES = ("sustained volume per account", "persistent (active over a day or more)", AUTOMATION)
+#: a swarm opens the volume and persistence gates: its accounts are many and brief by design
+_OPENED_BY_SWARM = ("sustained volume per account", "persistent (active over a day or more)")
 FIRES = 0.5
 
 
@@ -77,8 +92,8 @@ class GroupEvidence:
     volume and prompt hints count only beyond it (where every user's prompts fall into
     near-duplicate families, as in a large log of popular questions, "templated" says nothing)."""
 
-    #: pairs compared for the shared-infrastructure evidence of a large group (a random sample)
-    MAX_PAIRS = 2_000
+    #: members whose pairs are compared for the shared-infrastructure evidence of a large group
+    MAX_MEMBERS = 200
 
     def __init__(
         self,
@@ -88,6 +103,7 @@ class GroupEvidence:
         idx: dict[str, int],
         typical: dict[str, float],
         params: DetectParams,
+        app_likeness: Mapping[str, float] | None = None,
     ) -> None:
         self.infra, self.typical, self.params = infra, typical, params
         col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
@@ -100,11 +116,18 @@ class GroupEvidence:
         self.hints = {column: col(column) for _, column in HINTS}
         self.first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
         self.last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+        self.log_span = max(float(self.last.max() - self.first.min()), 1.0) if len(signals) else 1.0
         # each account's distinct prompts as codes, accounts in row order (CSR layout)
         owner = prompts["account_id"].map(idx).to_numpy()
         codes, _ = pd.factorize(prompts["prompt_hash"])
         order = np.argsort(owner, kind="stable")
         self.codes = codes[order]
+        self.n = prompts["n"].to_numpy(float)[order]
+        # per (account, prompt) row: the app-likeness of its mined template (NaN: no template)
+        if "template" in prompts and app_likeness:
+            self.app = prompts["template"].map(app_likeness).to_numpy(float)[order]
+        else:
+            self.app = np.full(len(order), np.nan)
         self.ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(signals)))]
         self.n_codes = int(codes.max()) + 1 if len(codes) else 0
 
@@ -120,17 +143,64 @@ class GroupEvidence:
         _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
         return float((counts[inverse] == 1).mean())
 
-    def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
-        m = len(members)
-        if m < 2 or not self.infra.kinds:
+    def _application(self, members: np.ndarray) -> float:
+        """0..1: how much of the members' traffic is one task over their users' own text - the
+        request-weighted app-likeness of the mined templates their prompts fall in, when at least
+        ``APP_TEMPLATED`` of their requests are templated at all."""
+        rows = np.concatenate([np.arange(self.ptr[m], self.ptr[m + 1]) for m in members]) if len(members) else []
+        if not len(rows):
             return 0.0
-        if m * (m - 1) // 2 <= self.MAX_PAIRS:
-            i, j = np.triu_indices(m, 1)
-        else:
-            rng = rng or np.random.default_rng(0)
-            i, j = rng.integers(0, m, self.MAX_PAIRS), rng.integers(0, m, self.MAX_PAIRS)
-            i, j = i[i != j], j[i != j]
-        return float(self.infra.match(members[i], members[j]).mean())
+        n, app = self.n[rows], self.app[rows]
+        templated = ~np.isnan(app)
+        if n[templated].sum() < APP_TEMPLATED * n.sum():
+            return 0.0
+        return float((n[templated] * app[templated]).sum() / n[templated].sum())
+
+    def _relay(self, members: np.ndarray) -> float:
+        """Share of the members (all but the first to start) whose first request comes within
+        ``RELAY_GAP_HOURS`` after another member's last one, times the share of member pairs that
+        are never active at the same time."""
+        if len(members) < 2:
+            return 0.0
+        first, last = self.first[members], self.last[members]
+        ends = np.sort(last)
+        gap = RELAY_GAP_HOURS * 3600
+        lo = np.searchsorted(ends, first - gap, side="left")
+        hi = np.searchsorted(ends, first, side="right")
+        own = (last >= first - gap) & (last <= first)  # a member's own end never counts
+        takes_over = (hi - lo - own) > 0
+        takes_over[np.argmin(first)] = False
+        # relays are never active together: discount by the share of member pairs whose active
+        # spans overlap (ordinary users who happen to start as others stop mostly overlap others)
+        pick = np.arange(len(members))
+        if len(pick) > 200:
+            pick = np.random.default_rng(0).choice(len(pick), 200, replace=False)
+        i, j = np.triu_indices(len(pick), 1)
+        a, b = pick[i], pick[j]
+        overlap = float(((first[a] < last[b]) & (first[b] < last[a])).mean())
+        return float(takes_over.sum() / (len(members) - 1)) * (1 - overlap)
+
+    def _swarm(self, members: np.ndarray) -> float:
+        """0..1: how much more of the members first appear within one ``SWARM_WINDOW_HOURS`` than
+        accounts appearing at random over the log would, times the share of members that are
+        small (at most ``SWARM_MAX_REQUESTS`` requests) and brief (active at most three windows)."""
+        m = len(members)
+        if m < SWARM_MIN_ACCOUNTS:
+            return 0.0
+        window = SWARM_WINDOW_HOURS * 3600
+        t = np.sort(self.first[members])
+        together = float((np.searchsorted(t, t + window, side="right") - np.arange(m)).max() / m)
+        expected = min(1.0, window / self.log_span)
+        arrive = float(np.clip((together - expected) / max(1 - expected, 1e-9), 0, 1))
+        brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (self.last[members] - self.first[members] <= 3 * window)
+        return arrive * float(brief.mean())
+
+    def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
+        """Mean shared-infrastructure match over the members' pairs (of a random ``MAX_MEMBERS``
+        of them in a large group)."""
+        if len(members) > self.MAX_MEMBERS:
+            members = (rng or np.random.default_rng(0)).choice(members, self.MAX_MEMBERS, replace=False)
+        return self.infra.mean_match_within(members)
 
     def __call__(self, members: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, float]:
         members = np.asarray(members, dtype=np.int64)
@@ -149,6 +219,8 @@ class GroupEvidence:
             "round-the-clock timing": float(np.clip((np.nanmean(self.hour_entropy[members]) - 0.85) / 0.13, 0, 1)),
             "scripted regular timing": float(np.clip(1 - np.nanmedian(self.gap_cv[members]) / 1.5, 0, 1)),
             "shared client or infrastructure": self._pair_infra(members, rng),
+            RELAY: self._relay(members),
+            SWARM: 0.0,
             NEAR: float(np.clip((near.mean() - 1) / 1.5, 0, 1)),
             "pivot to a new model within a day of release": float(
                 np.mean(np.nan_to_num(self.pivot[members], nan=1e9) <= 24)
@@ -156,13 +228,19 @@ class GroupEvidence:
         }
         for name, column in HINTS:
             evidence[name] = _beyond(float(np.nanmean(self.hints[column][members])), typical[column])
+        evidence[SWARM] = self._swarm(members) * evidence["coverage sweep (accounts send disjoint prompts)"]
         evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
+        evidence[APPLICATION] = self._application(members)
         return evidence
 
 
 def score_evidence(evidence: dict[str, float]) -> float:
+    """The weighted evidence times the square roots of the gates, times what is left once the
+    application counter-evidence is taken out (an app's one task over its users' text scores 0)."""
     score = sum(WEIGHTS[name] * evidence[name] for name in WEIGHTS)
-    return float(min(1.0, score * np.prod([np.sqrt(evidence[g]) for g in GATES])))
+    swarm = evidence.get(SWARM, 0.0)
+    gated = score * np.prod([np.sqrt(max(evidence[g], swarm) if g in _OPENED_BY_SWARM else evidence[g]) for g in GATES])
+    return float(min(1.0, gated * (1 - evidence.get(APPLICATION, 0.0))))
 
 
 def individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list[str]]:

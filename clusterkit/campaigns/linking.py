@@ -9,9 +9,16 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BURST_P",
+    "BURST_SHARE",
     "COACT_WEIGHT",
     "INFRA_WEIGHT",
+    "RELAY_GAP_HOURS",
+    "SWARM_MAX_REQUESTS",
+    "SWARM_MIN_ACCOUNTS",
+    "SWARM_WINDOW_HOURS",
     "InfraIndex",
+    "bursts",
     "cell_groups",
     "communities",
     "components",
@@ -20,6 +27,7 @@ __all__ = [
     "infra_match",
     "pair_cosine",
     "profiles",
+    "successions",
 ]
 
 
@@ -129,6 +137,112 @@ def coordination(
     return rows, cols, weight
 
 
+#: a relay account takes over at most this long after the one before it stopped
+RELAY_GAP_HOURS = 12.0
+
+
+def successions(
+    signals: pd.DataFrame,
+    cells: pd.DataFrame,
+    idx: dict[str, int],
+    floor: float = 0.0,
+    max_gap_hours: float = RELAY_GAP_HOURS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (earlier, later) where the later account starts within ``max_gap_hours`` after the
+    earlier one's last request - relays of short-lived accounts that succeed one another as they
+    are closed, never active together - and how alike they are: (same regions: cosine of cluster
+    profiles) x (closeness: 1 at a seamless hand-over, 0 at the largest gap) x (confidence: accounts
+    with few requests match by chance). Only pairs linked at least ``floor`` are returned."""
+    empty = np.array([], dtype=np.int64)
+    if cells.empty or len(signals) < 2:
+        return empty, empty, np.array([])
+    by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
+    regions = profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
+    first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    volume = signals["n_req"].to_numpy(float)
+    gap = max_gap_hours * 3600
+    order = np.argsort(last, kind="stable")
+    ends = last[order]
+    lo = np.searchsorted(ends, first - gap, side="left")
+    hi = np.searchsorted(ends, first, side="right")
+    counts = hi - lo
+    later = np.repeat(np.arange(len(first)), counts)
+    earlier = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if counts.sum() else empty]
+    keep = earlier != later
+    earlier, later = earlier[keep].astype(np.int64), later[keep].astype(np.int64)
+    fewer = np.minimum(volume[earlier], volume[later])
+    closeness = 1 - (first[later] - last[earlier]) / gap
+    weight = pair_cosine(regions, earlier, later) * np.clip(closeness, 0, 1) * fewer / (fewer + 5)
+    keep = weight >= floor
+    return earlier[keep], later[keep], weight[keep]
+
+
+#: a swarm's accounts first appear within this many hours of one another
+SWARM_WINDOW_HOURS = 12.0
+#: a burst needs at least this many new accounts sharing one value ...
+SWARM_MIN_ACCOUNTS = 10
+#: ... and so many more than the value's own arrival rate over the log that chance gives p <= this
+BURST_P = 1e-6
+#: ... and hold at least this share of all the accounts using that value
+BURST_SHARE = 0.5
+#: a swarm account sends at most this many requests, within three swarm windows
+SWARM_MAX_REQUESTS = 10
+
+
+def bursts(
+    signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], window_hours: float = SWARM_WINDOW_HOURS
+) -> np.ndarray:
+    """Swarms: many accounts that first appear together sharing an infrastructure value (client,
+    IP prefix, organisation, system prompt, request shape). For every value, the densest
+    ``window_hours`` of first appearances among the accounts using it is tested against that
+    value's own arrival rate over the whole log (Poisson); the accounts of every significant burst
+    are linked, and overlapping bursts merge. Returns a group label per account (-1: none).
+
+    A popular client's users arrive all through the log; a swarm's many accounts, each sending a
+    handful of requests, appear at once - and so does a classroom, whose accounts then fail the
+    evidence (they send the same few questions)."""
+    from scipy.stats import poisson
+
+    n = len(signals)
+    labels = np.full(n, -1, dtype=np.int64)
+    if infra.empty or n < SWARM_MIN_ACCOUNTS:
+        return labels
+    first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    span = max(float(first.max() - first.min()), window_hours * 3600)
+    # only small, brief accounts join a swarm (an established user sharing the value does not)
+    small = (signals["n_req"].to_numpy() <= SWARM_MAX_REQUESTS) & (last - first <= 3 * window_hours * 3600)
+    window = window_hours * 3600
+    used = infra[["account_id", "kind", "value"]].drop_duplicates()
+    used = used.assign(a=used["account_id"].map(idx).to_numpy())
+    counts = used.groupby(["kind", "value"])["a"].transform("size").to_numpy()
+    used = used[counts >= SWARM_MIN_ACCOUNTS]
+    rows: list[np.ndarray] = []
+    for _, g in used.groupby(["kind", "value"], sort=False):
+        members = g["a"].to_numpy()
+        t = np.sort(first[members])
+        order = members[np.argsort(first[members], kind="stable")]
+        ends = np.searchsorted(t, t + window, side="right")
+        k = ends - np.arange(len(t))
+        best = int(np.argmax(k))
+        if k[best] < SWARM_MIN_ACCOUNTS:
+            continue
+        # the value must mark the burst (most of its accounts are in it), not be a popular one
+        # (a common client) that a burst's accounts happen to share with everyone else
+        if k[best] < BURST_SHARE * len(t) or poisson.sf(k[best] - 1, len(t) * window / span) > BURST_P:
+            continue
+        burst = order[best : ends[best]]
+        burst = burst[small[burst]]
+        if len(burst) >= SWARM_MIN_ACCOUNTS:
+            rows.append(burst)
+    if not rows:
+        return labels
+    a = np.concatenate(rows)
+    b = np.concatenate([np.full(len(r), r[0]) for r in rows])
+    return components(n, a, b)
+
+
 # an account pair's edge weight: co-activity and shared rare infrastructure
 COACT_WEIGHT, INFRA_WEIGHT = 0.7, 0.3
 
@@ -138,6 +252,7 @@ _INFRA = (
     ("user_agent", 0.4, 0.10),
     ("org_id", 0.8, 0.05),
     ("system_hash", 0.6, 0.20),
+    ("request_shape", 0.3, 0.05),
 )
 
 
@@ -158,6 +273,28 @@ class InfraIndex:
                 continue
             m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
             self.kinds.append((strength, m))
+
+    def mean_match_within(self, members: np.ndarray) -> float:
+        """Mean :meth:`match` over every pair of ``members`` (one small Gram matrix per kind)."""
+        m = len(members)
+        if m < 2 or not self.kinds:
+            return 0.0
+        miss = np.ones((m, m))
+        for strength, profile in self.kinds:
+            # the members' rows as a small dense matrix over the values they use (numpy only:
+            # scipy's per-call overhead dominated thousands of calls for the null groups)
+            starts, ends = profile.indptr[members], profile.indptr[members + 1]
+            lengths = ends - starts
+            if lengths.sum() == 0:
+                continue
+            pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+            owner = np.repeat(np.arange(m), lengths)
+            values, column = np.unique(profile.indices[pos], return_inverse=True)
+            dense = np.zeros((m, len(values)))
+            np.add.at(dense, (owner, column), profile.data[pos])
+            miss *= 1 - strength * np.clip(dense @ dense.T, 0, 1)
+        i, j = np.triu_indices(m, 1)
+        return float((1 - miss[i, j]).mean())
 
     def match(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine

@@ -51,10 +51,45 @@ class ScoreResult:
     reused: bool
 
 
+#: mined templates whose fixed part and app-likeness are recorded in a score run's stats
+MAX_TEMPLATES_RECORDED = 50
+
+
+def _template_intents(
+    store: Any, cluster_run_id: int, templates: pd.DataFrame, embedder: Any
+) -> tuple[pd.DataFrame | None, str]:
+    """App-likeness of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
+    model the cluster run was built with; (None, why) when that model cannot be loaded here."""
+    from ..embed import embed_texts
+    from ..errors import ModelError
+    from .intent import template_intents
+
+    if templates.empty:
+        return templates.assign(fixed=[], app_likeness=[]), "no mined templates"
+    model_id = str(store.run(cluster_run_id)["params"].get("model_id", ""))
+    model, _, backend = model_id.rpartition("@")
+    try:
+        if embedder is not None:
+            encode = lambda texts: embed_texts(texts, embedder=embedder)  # noqa: E731
+        else:
+            encode = lambda texts: embed_texts(texts, model=model or None, backend=backend)  # noqa: E731
+        return template_intents(templates, encode), f"{len(templates)} templates, embedded with {model_id}"
+    except ModelError as exc:
+        return None, f"skipped: the map's model {model_id!r} cannot be loaded here ({exc}); pass embedder="
+
+
 def score(
-    store: Any, *, cluster_run_id: int | None = None, params: DetectParams | None = None, window_hours: float = 6.0
+    store: Any,
+    *,
+    cluster_run_id: int | None = None,
+    params: DetectParams | None = None,
+    window_hours: float = 6.0,
+    embedder: Any = None,
 ) -> ScoreResult:
-    """Score every account of a cluster run (default: the latest) and store the campaigns."""
+    """Score every account of a cluster run (default: the latest) and store the campaigns.
+
+    The fixed parts of mined templates are embedded (to tell applications from campaigns) with
+    ``embedder`` or, by default, the model the cluster run's map was built with."""
     params = params or DetectParams()
     cluster_run_id = cluster_run_id or store.latest_run("cluster")
     if cluster_run_id is None:
@@ -80,12 +115,14 @@ def score(
         inputs = sql.detection_inputs(store, cluster_run_id, int(window_hours * 3600))
         t1 = time.perf_counter()
         neighbours = map_neighbours(*store.coords(cluster_run_id))
+        intents, intent_note = _template_intents(store, cluster_run_id, inputs["templates"], embedder)
         det = detect(
             inputs["signals"],
             inputs["cells"],
             inputs["prompts"],
             infra_used=inputs["infra"],
             neighbours=neighbours,
+            app_likeness=dict(zip(intents["template"], intents["app_likeness"])) if intents is not None else None,
             params=params,
         )
         signals = det.signals
@@ -140,6 +177,15 @@ def score(
         "flagged": int(table["flagged"].sum()),
         "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
         "calibration": det.calibration,
+        "template_intent": intent_note,
+        "templates": []
+        if intents is None
+        else [
+            {"fixed": f, "prompts": int(n), "app_likeness": round(float(a), 3)}
+            for f, n, a in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
+                ["fixed", "n_prompts", "app_likeness"]
+            ].itertuples(index=False)
+        ],
     }
     store.finish_run(run_id, status="ok", timings={"signals": t1 - t0, "detect": t2 - t1}, stats=stats)
     return ScoreResult(run_id, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], False)

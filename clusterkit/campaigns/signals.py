@@ -26,6 +26,8 @@ _TEMP = ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot
 MIN_FAMILY = 20
 #: ... and at least one in this many of the run's prompts
 FAMILY_SHARE = 2000
+#: prompts of each mined template read to find its whole fixed part
+TEMPLATE_SAMPLE = 50
 
 
 def _sql(name: str) -> str:
@@ -54,7 +56,7 @@ def _mine_templates(store: Any, run_id: int) -> None:
 def detection_inputs(store: Any, run_id: int, window_seconds: int = 6 * 3600) -> dict[str, pd.DataFrame]:
     """Inputs of campaign detection for a cluster run, computed in SQL: per-account signals,
     (account, cluster, time window) activity cells, (account, prompt) counts and the
-    infrastructure values each account used."""
+    infrastructure values each account used, and the mined templates with a sample of their prompts."""
     store.run(run_id)
     with _temp_tables(store):
         _mine_templates(store, run_id)
@@ -62,7 +64,8 @@ def detection_inputs(store: Any, run_id: int, window_seconds: int = 6 * 3600) ->
         cells = store.query_script(_sql("account_cells.sql"), {"window": window_seconds})
         prompts = store.query_script(_sql("account_prompts.sql"), {})
         infra = store.query_script(_sql("account_infra.sql"), {})
-    return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra}
+        templates = store.query_script(_sql("template_texts.sql"), {"sample": TEMPLATE_SAMPLE})
+    return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra, "templates": templates}
 
 
 def _members(members: pd.DataFrame) -> Any:

@@ -4,7 +4,9 @@ CREATE OR REPLACE TEMP TABLE _req AS
 SELECT r.account_id, r.ts, epoch(r.ts) AS t, r.prompt_hash, r.model, r.user_agent, r.org_id, r.system_hash,
        CASE WHEN contains(r.ip, ':') THEN array_to_string(string_split(r.ip, ':')[1:3], ':')
             ELSE regexp_extract(r.ip, '^(\d+\.\d+\.\d+)\.\d+$', 1) END AS ip_prefix,
-       l.cluster, l.dup_group
+       l.cluster, l.dup_group,
+       -- the request's shape: its body parameters (max_tokens, temperature, tools, ...) as sent
+       md5(coalesce(CAST(r.extra->'request_params' AS VARCHAR), '')) AS request_shape
 FROM requests AS r
 JOIN cluster_labels AS l ON l.run_id = $run_id AND l.prompt_hash = r.prompt_hash;
 

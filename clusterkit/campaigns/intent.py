@@ -1,0 +1,111 @@
+"""What the fixed part of a group's prompts asks for: a transformation of the user's own text (an
+application: summarise, translate, classify, edit, answer from a document) or the model's own
+capability (reasoning, complete answers, grading: what a distillation campaign harvests).
+
+Templates are mined from the data (a prefix or suffix shared by many distinct prompts,
+``mined_affixes.sql``); each template's whole fixed part is the longest prefix (or suffix) its
+prompts share. It is embedded with the model the map was built with and compared with short
+descriptions of the two kinds of request, written in several languages (``PROTOTYPES``): the
+intent is never matched by keywords, and a new phrasing lands by meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FIXED_CHARS", "PROTOTYPES", "TEMPERATURE", "app_likeness", "fixed_part", "template_intents"]
+
+#: the fixed part of a template is cut to this many characters
+FIXED_CHARS = 300
+#: softmax temperature over the two kinds' similarities (cosine differences of ~0.1 decide)
+TEMPERATURE = 0.05
+
+#: short descriptions of each kind of request (English, Chinese, Russian), embedded like prompts
+PROTOTYPES: dict[str, tuple[str, ...]] = {
+    "transform": (
+        "Summarize the following text.",
+        "Translate the following text into another language.",
+        "Classify the sentiment of this customer review.",
+        "Correct the grammar and spelling of this email.",
+        "Rewrite this paragraph in a more formal tone.",
+        "Extract the names, dates and amounts from this document.",
+        "Answer the question using only the information in the document below.",
+        "Convert this text to a bulleted list.",
+        "Label the category of this support ticket.",
+        "请总结以下文本。",
+        "请将下面的文字翻译成英文。",
+        "判断这条用户评论的情感倾向。",
+        "Кратко перескажи следующий текст.",
+        "Переведи этот текст на английский язык.",
+    ),
+    "elicit": (
+        "Think step by step and write out all of your reasoning before the final answer.",
+        "Explain the reasoning behind the answer in full detail.",
+        "Answer as thoroughly and completely as you can.",
+        "Grade the response against the rubric and give a score for each criterion.",
+        "Evaluate the quality of the answer and assign a score out of 10.",
+        "Solve the problem and show your complete chain of thought.",
+        "Write a complete, high-quality solution to the task.",
+        "You are an expert; give a comprehensive, detailed answer.",
+        "请一步一步地思考，写出完整的推理过程，然后给出答案。",
+        "请根据评分标准为回答打分。",
+        "Подумай шаг за шагом и подробно объясни ход рассуждений.",
+        "Оцени ответ по критериям и поставь баллы.",
+    ),
+}
+
+
+def _common_prefix(texts: Sequence[str]) -> str:
+    first, last = min(texts), max(texts)  # the common prefix of all is that of the extremes
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    return first[:i]
+
+
+def fixed_part(template: str, texts: Sequence[str]) -> str:
+    """The longest prefix (for a mined head, ``"… "`` at the end) or suffix (a mined tail) the
+    template's prompts share, cut back to a word boundary and to ``FIXED_CHARS``."""
+    texts = [t for t in texts if t]
+    if not texts:
+        return template.strip(" …")
+    tail = template.startswith("… ")
+    if tail:
+        common = _common_prefix([t[::-1] for t in texts])[::-1]
+        common = common[common.find(" ") + 1 :] if " " in common and len(common) < min(map(len, texts)) else common
+        return common[-FIXED_CHARS:].strip()
+    common = _common_prefix(list(texts))
+    if len(common) < min(map(len, texts)) and " " in common:
+        common = common[: common.rfind(" ")]
+    return common[:FIXED_CHARS].strip()
+
+
+def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Per fixed part, 0..1: how much more it reads like a transformation of the user's text than
+    like eliciting the model's own capability (softmax over the best two similarities of each kind)."""
+    if not len(fixed):
+        return np.zeros(0)
+    kinds = list(PROTOTYPES)
+    protos = [p for k in kinds for p in PROTOTYPES[k]]
+    vectors = np.asarray(encode(list(fixed) + protos), dtype=float)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    sims = vectors[: len(fixed)] @ vectors[len(fixed) :].T
+    best = []
+    start = 0
+    for k in kinds:
+        part = np.sort(sims[:, start : start + len(PROTOTYPES[k])], axis=1)[:, -2:]
+        best.append(part.mean(axis=1))
+        start += len(PROTOTYPES[k])
+    transform, elicit = best
+    return 1 / (1 + np.exp(-(transform - elicit) / TEMPERATURE))
+
+
+def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
+    """``templates`` (template, n_prompts, texts) with each one's fixed part and app-likeness."""
+    out = templates[["template", "n_prompts"]].copy()
+    out["fixed"] = [fixed_part(t, list(x)) for t, x in zip(templates["template"], templates["texts"])]
+    out["app_likeness"] = app_likeness(out["fixed"].tolist(), encode) if len(out) else []
+    return out
