@@ -3,7 +3,7 @@ of knob settings, seeds and organic backgrounds, run exactly as a user would (in
 -> cluster -> score on a fresh store per log).
 
     python bench/robustness.py [--quick] [--set tune|held-out|both] [--corpora DIR] [--cells A,B]
-                               [--work DIR] [--save FILE] [--table FILE]
+                               [--work DIR [--reuse]] [--save FILE] [--table FILE]
 
 Per cell (one log): average precision of the account score, recall at 1% organic FPR, flagged FPR
 over organic accounts, ARI of the campaign grouping, and the flagged share of every attacker style
@@ -36,8 +36,10 @@ from robustness_sim import Cell, build_log, grid
 TARGETS = {"style_flagged": 0.90, "min_requests": 5, "organic_fpr": 0.005, "ap": 0.97, "ari": 0.90}
 
 
-def run_cell(cell: Cell, corpora: Path, work: Path) -> dict[str, Any]:
-    """Build the cell's log, run the whole chain on a fresh store and evaluate it."""
+def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict[str, Any]:
+    """Build the cell's log, run the whole chain on a fresh store and evaluate it. With ``reuse``
+    a store already in ``work`` is kept: the log (deterministic) ingests as duplicates and the
+    stored cluster run is reused, so only what changed since (scoring) runs again."""
     from sklearn.metrics import average_precision_score
 
     from clusterkit.campaigns import score
@@ -47,7 +49,8 @@ def run_cell(cell: Cell, corpora: Path, work: Path) -> dict[str, Any]:
     from clusterkit.store import Store
 
     folder = work / cell.name
-    shutil.rmtree(folder, ignore_errors=True)
+    if not reuse:
+        shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
     log = build_log(cell, folder / "log", corpora)
     with Store(folder / "store.duckdb") as store:
@@ -186,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="folder for the logs and stores (default: a temporary one)")
     ap.add_argument("--save", type=Path, default=Path(__file__).resolve().parent / "out" / "robustness.json")
     ap.add_argument("--table", type=Path, help="print the figures saved in FILE and stop")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the stores already in --work: only stages whose inputs or recipe changed run again",
+    )
     args = ap.parse_args(argv)
+    if args.reuse and args.work is None:
+        print("--reuse needs --work DIR (the folder holding the stores)", file=sys.stderr)
+        return 2
     if args.table:
         print_table(json.loads(args.table.read_text()))
         return 0
@@ -206,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     args.save.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for cell in cells:
-        result = run_cell(cell, args.corpora, work)
+        result = run_cell(cell, args.corpora, work, reuse=args.reuse)
         saved["results"].append(result)
         args.save.write_text(json.dumps(saved, indent=1, default=str))
         print(_cell_line(result), flush=True)
@@ -216,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(summary(saved["results"], held_out)))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
+    elif args.reuse is False:
+        print(f"logs and stores kept in {work} (re-score them with --work {work} --reuse)")
     return 0
 
 

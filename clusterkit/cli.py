@@ -359,14 +359,27 @@ def _print_campaigns(console: Any, store: Any, run_id: int, limit: int = 20) -> 
     df = store.campaigns(run_id)
     flagged = df[df["flagged"]]
     t = Table(title=f"campaigns of score run {run_id} ({len(flagged)} flagged of {len(df)} candidate groups)")
-    for col in ("campaign", "score", "accounts", "requests", "active", "capability areas", "signals"):
+    for col in (
+        "campaign",
+        "score",
+        "q",
+        "chance groups",
+        "accounts",
+        "requests",
+        "active",
+        "capability areas",
+        "signals",
+    ):
         t.add_column(col, overflow="fold")
     for row in df.head(limit).itertuples():
         span = f"{row.first_seen:%m-%d %H:%M} .. {row.last_seen:%m-%d %H:%M}" if row.first_seen is not None else "-"
         name = f"{row.campaign_id}{' (flagged)' if row.flagged else ''}"
+        calibrated = row.q_value == row.q_value and row.q_value is not None  # NaN/None: not calibrated
         t.add_row(
             name,
             f"{row.score:.2f}",
+            f"{row.q_value:.3g}" if calibrated else "-",
+            f"{row.expected_false_groups:.2g}" if calibrated else "-",
             f"{row.n_accounts:,}",
             f"{row.n_requests:,}",
             span,

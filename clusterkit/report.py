@@ -272,6 +272,13 @@ def _overview_html(title: str, ov: dict[str, Any], cluster_run: int, score_run: 
     )
 
 
+def _confidence(row: Any) -> str:
+    q, chance = getattr(row, "q_value", None), getattr(row, "expected_false_groups", None)
+    if q is None or q != q:  # not calibrated (a small log, or a fixed threshold asked for)
+        return "-"
+    return f"{q:.3g} ({chance:.2g})"
+
+
 def _campaign_table_html(camps: pd.DataFrame, score_run: int | None) -> str:
     if score_run is None:
         return '<section id="campaigns"><h2>Campaigns</h2><p>Not scored yet: run <code>clusterkit score</code>.</p></section>'
@@ -282,14 +289,16 @@ def _campaign_table_html(camps: pd.DataFrame, score_run: int | None) -> str:
         rows.append(
             f'<tr data-campaign="{_e(r.campaign_id)}"><td>{i}</td>'
             f'<td><a href="#campaign-{_e(r.campaign_id)}" class="open">{_e(r.campaign_id)}</a></td>'
-            f"<td>{r.score:.2f}</td><td>{r.n_accounts:,}</td><td>{r.n_requests:,}</td>"
+            f"<td>{r.score:.2f}</td><td>{_confidence(r)}</td><td>{r.n_accounts:,}</td><td>{r.n_requests:,}</td>"
             f"<td>{_e(_when(r.first_seen))} → {_e(_when(r.last_seen))}</td>"
             f"<td>{_e(', '.join(list(r.keywords)[:8]))}</td>"
             f"<td>{''.join(f'<span class=tag>{_e(s)}</span>' for s in r.signals)}</td></tr>"
         )
     return (
         '<section id="campaigns"><h2>Campaigns</h2><p class="muted">Ranked by score; click a campaign to open it.</p>'
-        '<table id="campaign-table"><thead><tr><th>#</th><th>Campaign</th><th>Score</th><th>Accounts</th>'
+        '<table id="campaign-table"><thead><tr><th>#</th><th>Campaign</th><th>Score</th>'
+        '<th title="q-value against matched random groups of ordinary accounts; in brackets, the groups '
+        'expected to score this high by chance">q (chance groups)</th><th>Accounts</th>'
         "<th>Requests</th><th>Time span</th><th>Capability areas (keywords)</th><th>Signals fired</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )

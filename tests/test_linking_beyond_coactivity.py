@@ -1,0 +1,173 @@
+"""Linking beyond co-activity (relays that take over from one another, swarms of many small new
+accounts) and telling applications from campaigns by what their templates ask for."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_calibrate import _log
+
+from clusterkit.campaigns import DetectParams, detect
+from clusterkit.campaigns.detect import PASS_SWARM
+from clusterkit.campaigns.evidence import RELAY, SWARM
+from clusterkit.campaigns.intent import app_likeness, fixed_part
+from clusterkit.campaigns.linking import SWARM_MIN_ACCOUNTS, bursts, index, successions
+
+T0 = pd.Timestamp("2026-03-01", tz="UTC")
+
+
+def _relay_accounts(k: int, hours: float = 20, gap_minutes: float = 10, overlap: bool = False):
+    """``k`` accounts working clusters 0-2 one after another (or all at once when ``overlap``)."""
+    rows, cells = [], []
+    for i in range(k):
+        start = T0 + pd.Timedelta(hours=0 if overlap else i * hours + i * gap_minutes / 60)
+        rows.append(
+            {"account_id": f"r{i}", "n_req": 40, "first_ts": start, "last_ts": start + pd.Timedelta(hours=hours)}
+        )
+        w0 = int((start - T0).total_seconds() // 21600)
+        cells += [{"account_id": f"r{i}", "cluster": c, "window": w0, "n": 13, "n_prompts": 13} for c in range(3)]
+    return pd.DataFrame(rows), pd.DataFrame(cells)
+
+
+def test_successions_link_accounts_that_take_over_from_one_another():
+    signals, cells = _relay_accounts(4)
+    rows, cols, weight = successions(signals, cells, index(signals))
+    assert sorted(zip(rows.tolist(), cols.tolist())) == [(0, 1), (1, 2), (2, 3)]
+    assert (weight > 0.8).all()  # same regions, seamless hand-over, 40 requests each
+    # a long pause is no hand-over; accounts active together are not a relay
+    assert len(successions(*_relay_accounts(4, gap_minutes=20 * 60), index(_relay_accounts(4)[0]))[0]) == 0
+    together, tcells = _relay_accounts(4, overlap=True)
+    assert len(successions(together, tcells, index(together))[0]) == 0
+
+
+def _swarm_log(rng, *, same_prompts: bool = False):
+    """Ordinary accounts (from test_calibrate) plus 30 new accounts that appear within three hours,
+    send 3 prompts each and share one request shape, which three ordinary accounts also use."""
+    signals, cells, prompts = _log(300, rng)
+    # ordinary accounts arrive all through a ten-day log
+    life = signals["last_ts"] - signals["first_ts"]
+    signals["first_ts"] = T0 + pd.to_timedelta(rng.uniform(0, 240, len(signals)), unit="h")
+    signals["last_ts"] = signals["first_ts"] + life
+    infra = [{"account_id": a, "kind": "user_agent", "value": "popular-sdk/1.0", "n": 1} for a in signals["account_id"]]
+    infra += [{"account_id": a, "kind": "request_shape", "value": "shape-x", "n": 1} for a in signals["account_id"][:3]]
+    swarm = []
+    for i in range(30):
+        a = f"s{i}"
+        start = T0 + pd.Timedelta(hours=30 + 0.1 * i)
+        swarm.append(
+            {
+                **signals.iloc[0].to_dict(),
+                "account_id": a,
+                "n_req": 3,
+                "first_ts": start,
+                "last_ts": start + pd.Timedelta(minutes=20),
+                "hour_entropy": 0.2,
+                "gap_cv": 0.5,
+            }
+        )
+        cells = pd.concat(
+            [cells, pd.DataFrame([{"account_id": a, "cluster": i % 8, "window": 5, "n": 3, "n_prompts": 3}])]
+        )
+        texts = [f"q{j}" for j in range(3)] if same_prompts else [f"{a}-{j}" for j in range(3)]
+        prompts = pd.concat([prompts, pd.DataFrame([{"account_id": a, "prompt_hash": t, "n": 1} for t in texts])])
+        infra.append({"account_id": a, "kind": "request_shape", "value": "shape-x", "n": 3})
+        infra.append({"account_id": a, "kind": "user_agent", "value": "popular-sdk/1.0", "n": 3})
+    signals = pd.concat([signals, pd.DataFrame(swarm)], ignore_index=True)
+    return signals, cells.reset_index(drop=True), prompts.reset_index(drop=True), pd.DataFrame(infra)
+
+
+def test_a_burst_of_new_small_accounts_sharing_a_value_is_one_swarm():
+    signals, _, _, infra = _swarm_log(np.random.default_rng(2))
+    labels = bursts(signals, infra, index(signals))
+    swarm = signals["account_id"].str.startswith("s").to_numpy()
+    (group,) = set(labels[swarm])
+    assert group >= 0 and (labels[swarm] == group).all()
+    # neither the three ordinary users of that shape nor the popular client's users join it
+    assert (labels[~swarm] != group).all() and (labels[~swarm] == -1).all()
+    assert SWARM_MIN_ACCOUNTS <= swarm.sum()
+
+
+def test_detect_flags_the_swarm_and_not_a_classroom():
+    signals, cells, prompts, infra = _swarm_log(np.random.default_rng(2))
+    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(null_groups=300))
+    acc = det.accounts.set_index("account_id")
+    swarm = [f"s{i}" for i in range(30)]
+    assert acc.loc[swarm, "flagged"].all()
+    (camp,) = det.campaigns[det.campaigns["flagged"]].to_dict(orient="records")
+    assert camp["pass"] == PASS_SWARM and camp["evidence"][SWARM] > 0.9 and SWARM in camp["signals"]
+    assert not acc.drop(index=swarm)["flagged"].any()
+    # the same burst sending the same few questions (a classroom): coordinated, never a campaign
+    signals, cells, prompts, infra = _swarm_log(np.random.default_rng(2), same_prompts=True)
+    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(null_groups=300))
+    assert not det.accounts["flagged"].any()
+
+
+def test_relay_evidence_needs_hand_overs_and_no_overlap():
+    from clusterkit.campaigns.evidence import GroupEvidence
+    from clusterkit.campaigns.linking import InfraIndex
+
+    for overlap, expected in ((False, 1.0), (True, 0.0)):
+        signals, _ = _relay_accounts(5, overlap=overlap)
+        signals = signals.assign(
+            popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, cot_share=0.0, grader_share=0.0
+        )
+        prompts = pd.DataFrame({"account_id": signals["account_id"], "prompt_hash": signals["account_id"], "n": 40})
+        idx = index(signals)
+        ev = GroupEvidence(
+            signals,
+            prompts,
+            InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx),
+            idx,
+            {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0},
+            DetectParams(),
+        )
+        assert ev(np.arange(5))[RELAY] == pytest.approx(expected)
+
+
+def test_fixed_part_of_a_mined_template():
+    texts = [
+        "summarize the following text in 2 sentences: the cat sat",
+        "summarize the following text in 2 sentences: a dog ran",
+    ]
+    assert (
+        fixed_part("summarize the following text in 2 sent …", texts) == "summarize the following text in 2 sentences:"
+    )
+    tails = ["what is 2+2? think step by step and show all work.", "name a bird. think step by step and show all work."]
+    assert fixed_part("… think step by step and show all work.", tails) == "think step by step and show all work."
+
+
+def _templated_group(rng, template_app: float):
+    signals, cells, prompts = _log(300, rng, planted=5)
+    prompts["template"] = np.where(prompts["account_id"].str.startswith("p"), "T", None)
+    return detect(signals, cells, prompts, app_likeness={"T": template_app}, params=DetectParams(null_groups=300))
+
+
+def test_a_group_doing_one_task_over_its_users_text_is_an_application():
+    planted = [f"p{i}" for i in range(300, 305)]
+    det = _templated_group(np.random.default_rng(5), template_app=0.95)
+    acc = det.accounts.set_index("account_id")
+    assert not acc.loc[planted, "flagged"].any()
+    assert acc.loc[planted[0], "reasons"].count("looks like an application") == 1
+    det = _templated_group(np.random.default_rng(5), template_app=0.05)
+    assert det.accounts.set_index("account_id").loc[planted, "flagged"].all()
+
+
+@pytest.mark.slow
+def test_template_intent_is_read_by_meaning_with_the_bundled_model():
+    """Phrasings that are not among the prototypes, in English and Chinese."""
+    from clusterkit.embed import embed_texts
+
+    transform = [
+        "Turn the meeting notes below into a short summary for the team:",
+        "Please translate this customer email into Spanish:",
+        "Fix any typos and grammar mistakes in the paragraph below:",
+        "Tag this support ticket with one of: billing, bug, feature request.",
+    ]
+    elicit = [
+        "Before you answer, lay out every single step of your thinking in detail.",
+        "Rate the assistant's reply from 1 to 10 on accuracy and helpfulness, criterion by criterion.",
+        "Give the most complete and thorough answer you possibly can to the question below.",
+        "请详细写出你的思考过程，一步一步推理。",
+    ]
+    p = app_likeness(transform + elicit, lambda texts: embed_texts(texts))
+    assert (p[: len(transform)] > 0.5).all(), p
+    assert (p[len(transform) :] < 0.5).all(), p
