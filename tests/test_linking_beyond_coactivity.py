@@ -171,3 +171,86 @@ def test_template_intent_is_read_by_meaning_with_the_bundled_model():
     p = app_likeness(transform + elicit, lambda texts: embed_texts(texts))
     assert (p[: len(transform)] > 0.5).all(), p
     assert (p[len(transform) :] < 0.5).all(), p
+
+
+def test_accounts_active_when_the_log_begins_are_no_swarm():
+    """Everyone already active at the start of the log first appears in its opening hours: not a burst."""
+    signals, _, _, infra = _swarm_log(np.random.default_rng(2))
+    start = signals["first_ts"].min()
+    early = signals["account_id"].str.startswith("o").to_numpy()[:60]
+    signals.loc[signals.index[:60][early], "first_ts"] = start + pd.to_timedelta(
+        np.linspace(0, 3, early.sum()), unit="h"
+    )
+    signals.loc[signals.index[:60][early], "last_ts"] = signals["first_ts"] + pd.Timedelta(minutes=30)
+    signals.loc[signals.index[:60][early], "n_req"] = 3
+    # ... sharing one value of their own (a company's proxy), which nobody else uses
+    ids = signals["account_id"].iloc[:60][early]
+    infra = pd.concat([infra, pd.DataFrame({"account_id": ids, "kind": "ip_prefix", "value": "10.1.2", "n": 3})])
+    labels = bursts(signals, infra, index(signals))
+    assert (labels[:60][early] == -1).all()
+    assert (labels[signals["account_id"].str.startswith("s").to_numpy()] >= 0).all()  # the real swarm still is one
+
+
+def test_each_account_has_a_bounded_number_of_candidate_predecessors():
+    from clusterkit.campaigns.linking import RELAY_CANDIDATES
+
+    n = 200  # accounts all ending within minutes, one starting just after: a busy short log
+    rows = [
+        {"account_id": f"a{i}", "n_req": 40, "first_ts": T0, "last_ts": T0 + pd.Timedelta(hours=5, minutes=i % 60)}
+        for i in range(n)
+    ]
+    rows.append(
+        {
+            "account_id": "late",
+            "n_req": 40,
+            "first_ts": T0 + pd.Timedelta(hours=7),
+            "last_ts": T0 + pd.Timedelta(hours=9),
+        }
+    )
+    signals = pd.DataFrame(rows)
+    cells = pd.DataFrame(
+        [{"account_id": r["account_id"], "cluster": 0, "window": 0, "n": 40, "n_prompts": 40} for r in rows]
+    )
+    _, later, _ = successions(signals, cells, index(signals))
+    assert (later == n).sum() == RELAY_CANDIDATES  # the closest hand-overs only, not all 200
+    assert np.bincount(later, minlength=n + 1).max() <= RELAY_CANDIDATES
+
+
+def test_flagged_means_score_at_least_half_with_a_fixed_threshold_too():
+    rng = np.random.default_rng(5)
+    signals, cells, prompts = _log(300, rng, planted=5)
+    for threshold in (0.05, 0.3, 0.99):
+        acc = detect(signals, cells, prompts, params=DetectParams(flag_threshold=threshold)).accounts
+        assert (acc["flagged"] == (acc["score"] >= 0.5)).all(), threshold
+
+
+def test_tiny_accounts_do_not_look_scripted():
+    """The SQL gives accounts with under four requests a gap CV of 0: that is no evidence of a script."""
+    from clusterkit.campaigns.evidence import GroupEvidence
+    from clusterkit.campaigns.linking import InfraIndex
+
+    signals = pd.DataFrame(
+        {
+            "account_id": [f"t{i}" for i in range(4)],
+            "n_req": 2,
+            "first_ts": T0,
+            "last_ts": T0 + pd.Timedelta(hours=1),
+            "popular_share": 0.0,
+            "hour_entropy": 0.3,
+            "gap_cv": 0.0,
+            "template_share": 0.0,
+            "cot_share": 0.0,
+            "grader_share": 0.0,
+        }
+    )
+    prompts = pd.DataFrame({"account_id": signals["account_id"], "prompt_hash": signals["account_id"], "n": 2})
+    idx = index(signals)
+    ev = GroupEvidence(
+        signals,
+        prompts,
+        InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx),
+        idx,
+        {"n_req": 2.0, "template_share": 0, "cot_share": 0, "grader_share": 0},
+        DetectParams(),
+    )
+    assert ev(np.arange(4))["scripted regular timing"] == 0.0

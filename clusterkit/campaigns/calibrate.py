@@ -23,10 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_POOL", "NULL_GROUPS", "Calibration", "bh_qvalues", "calibrate"]
+__all__ = ["MIN_POOL", "NULL_GROUPS", "NULL_MAX_SIZE", "Calibration", "bh_qvalues", "calibrate"]
 
 #: matched random groups drawn per candidate size class (the smallest p-value is 1 / (NULL_GROUPS + 1))
-NULL_GROUPS = 2_000
+NULL_GROUPS = 1_000
+#: null groups are drawn with at most this many accounts (a larger candidate is compared with
+#: groups of this size: its evidence is shares and medians, which a group this large already shows)
+NULL_MAX_SIZE = 200
 #: below this many ordinary accounts there is no null to draw from: the fixed threshold is used
 MIN_POOL = 30
 #: volume classes used to match null accounts to candidate members (quantiles of n_req)
@@ -147,10 +150,14 @@ def calibrate(
         sizes = np.array([len(candidates[k]) for k in ks])
         member_classes = np.concatenate([sampler.volume_class[candidates[k]] for k in ks])
         drawn = []
+        # the pool must be able to fill the groups: at most half of it per group
+        sizes = np.minimum(sizes, max(2, min(NULL_MAX_SIZE, len(sampler.pool) // 2)))
         for size in sampler.rng.choice(sizes, size=n_null):
             group = sampler.group(int(size), member_classes)
-            if len(group) >= 2:
+            if len(group) == size:  # a group the pool could not fill would score low: not drawn
                 drawn.append(score_of(group))
+        if not drawn:
+            continue  # the pool cannot give groups of this size: the candidates keep p = 1
         null[size_class] = np.sort(np.asarray(drawn))
         for k in ks:
             above = len(null[size_class]) - np.searchsorted(null[size_class], scores[k], side="left")

@@ -27,6 +27,8 @@ from .params import FALLBACK_THRESHOLD, MIN_CAMPAIGN_SCORE, DetectParams
 
 __all__ = ["PASS_LINKED", "PASS_NEAR", "PASS_SWARM", "Detection", "detect"]
 
+#: the highest account score of an unflagged account (flagged ones score 0.5 and more)
+UNFLAGGED_MAX = 0.4999
 #: the passes that form candidate groups (recorded as each campaign's ``pass``)
 PASS_LINKED, PASS_SWARM, PASS_NEAR = 1, 2, 3
 
@@ -172,9 +174,9 @@ def detect(
                 }
             )
             where = acc.index[member_idx]
-            # the account score keeps "flagged <=> score >= 0.5": calibrated decisions are mapped
-            # onto the upper (flagged) or lower half, ordered within each by the group's score
-            shown = score if cal is None else (0.5 + 0.5 * score if flagged else 0.5 * score)
+            # the account score keeps "flagged <=> score >= 0.5", however the decision was made:
+            # flagged groups map onto the upper half, others onto the lower, ordered by group score
+            shown = 0.5 + 0.5 * score if flagged else min(0.5 * score, UNFLAGGED_MAX)
             acc.loc[where, "score"] = shown
             acc.loc[where, "group_id"] = campaign_id
             if flagged:

@@ -77,6 +77,17 @@ HINTS = (
 )
 
 
+#: accounts with fewer requests say nothing about the regularity of their timing
+MIN_TIMED_REQUESTS = 5
+
+
+def _scripted(gap_cv: np.ndarray) -> float:
+    """0..1 from the median coefficient of variation of the gaps (0 for clockwork, >1 for people),
+    over the members with enough requests to tell; 0 when none has."""
+    known = gap_cv[~np.isnan(gap_cv)]
+    return float(np.clip(1 - np.median(known) / 1.5, 0, 1)) if len(known) else 0.0
+
+
 def _beyond(share: float, ordinary: float) -> float:
     """0..1: how far ``share`` goes from what an ordinary account shows towards all of its prompts."""
     return float(np.clip((share - ordinary) / max(1.0 - ordinary, 1e-9), 0, 1))
@@ -116,7 +127,10 @@ class GroupEvidence:
         self.hints = {column: col(column) for _, column in HINTS}
         self.first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
         self.last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+        self.log_start = float(self.first.min()) if len(signals) else 0.0
         self.log_span = max(float(self.last.max() - self.first.min()), 1.0) if len(signals) else 1.0
+        # a gap CV means nothing below a handful of requests (the SQL fills it with 0 there)
+        self.gap_cv = np.where(self.n_req >= MIN_TIMED_REQUESTS, self.gap_cv, np.nan)
         # each account's distinct prompts as codes, accounts in row order (CSR layout)
         owner = prompts["account_id"].map(idx).to_numpy()
         codes, _ = pd.factorize(prompts["prompt_hash"])
@@ -188,9 +202,13 @@ class GroupEvidence:
         if m < SWARM_MIN_ACCOUNTS:
             return 0.0
         window = SWARM_WINDOW_HOURS * 3600
+        # first appearances in the log's opening window are not arrivals (see linking.bursts)
         t = np.sort(self.first[members])
-        together = float((np.searchsorted(t, t + window, side="right") - np.arange(m)).max() / m)
-        expected = min(1.0, window / self.log_span)
+        t = t[t >= self.log_start + window]
+        if len(t) < SWARM_MIN_ACCOUNTS:
+            return 0.0
+        together = float((np.searchsorted(t, t + window, side="right") - np.arange(len(t))).max() / m)
+        expected = min(1.0, window / max(self.log_span - window, window))
         arrive = float(np.clip((together - expected) / max(1 - expected, 1e-9), 0, 1))
         brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (self.last[members] - self.first[members] <= 3 * window)
         return arrive * float(brief.mean())
@@ -217,7 +235,7 @@ class GroupEvidence:
             "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
             # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
             "round-the-clock timing": float(np.clip((np.nanmean(self.hour_entropy[members]) - 0.85) / 0.13, 0, 1)),
-            "scripted regular timing": float(np.clip(1 - np.nanmedian(self.gap_cv[members]) / 1.5, 0, 1)),
+            "scripted regular timing": _scripted(self.gap_cv[members]),
             "shared client or infrastructure": self._pair_infra(members, rng),
             RELAY: self._relay(members),
             SWARM: 0.0,

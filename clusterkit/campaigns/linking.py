@@ -13,6 +13,7 @@ __all__ = [
     "BURST_SHARE",
     "COACT_WEIGHT",
     "INFRA_WEIGHT",
+    "RELAY_CANDIDATES",
     "RELAY_GAP_HOURS",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
@@ -139,6 +140,8 @@ def coordination(
 
 #: a relay account takes over at most this long after the one before it stopped
 RELAY_GAP_HOURS = 12.0
+#: the accounts that stopped last before an account started are its candidate predecessors
+RELAY_CANDIDATES = 8
 
 
 def successions(
@@ -166,6 +169,9 @@ def successions(
     ends = last[order]
     lo = np.searchsorted(ends, first - gap, side="left")
     hi = np.searchsorted(ends, first, side="right")
+    # only the closest hand-overs of each account: pairs grow with the accounts, not with the
+    # square of the accounts that end within a gap of each other (a short, busy log)
+    lo = np.maximum(lo, hi - RELAY_CANDIDATES)
     counts = hi - lo
     later = np.repeat(np.arange(len(first)), counts)
     earlier = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if counts.sum() else empty]
@@ -210,12 +216,16 @@ def bursts(
         return labels
     first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
     last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
-    span = max(float(first.max() - first.min()), window_hours * 3600)
+    span = max(float(first.max() - first.min()) - window_hours * 3600, window_hours * 3600)
     # only small, brief accounts join a swarm (an established user sharing the value does not)
     small = (signals["n_req"].to_numpy() <= SWARM_MAX_REQUESTS) & (last - first <= 3 * window_hours * 3600)
     window = window_hours * 3600
+    # accounts that were already active when the log begins all "first appear" in its opening
+    # hours: those first appearances are not arrivals and never make a burst
+    arrived = first >= first.min() + window
     used = infra[["account_id", "kind", "value"]].drop_duplicates()
     used = used.assign(a=used["account_id"].map(idx).to_numpy())
+    used = used[arrived[used["a"].to_numpy()]]
     counts = used.groupby(["kind", "value"])["a"].transform("size").to_numpy()
     used = used[counts >= SWARM_MIN_ACCOUNTS]
     rows: list[np.ndarray] = []

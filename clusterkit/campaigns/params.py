@@ -9,7 +9,7 @@ from ..errors import ClusterkitError
 __all__ = ["FALLBACK_THRESHOLD", "MIN_CAMPAIGN_SCORE", "RECIPE", "DetectParams"]
 
 #: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
-RECIPE = "v7-calibrated-relays-swarms-apps"
+RECIPE = "v8-calibrated-relays-swarms-apps"
 #: the score threshold used where a log is too small to calibrate on (see ``calibrate.MIN_POOL``)
 FALLBACK_THRESHOLD = 0.5
 #: calibration decides whether a group is unusual *for this log*; a calibrated flag also needs at
@@ -30,7 +30,7 @@ class DetectParams:
     #: among those flagged, against matched random groups of the log's ordinary accounts) is at most this
     fdr: float = 0.05
     #: matched random groups drawn per candidate size class for the null distribution
-    null_groups: int = 1000
+    null_groups: int = 1000  # = calibrate.NULL_GROUPS
     min_span_hours: float = 12.0
     #: binomial p-value below which an account's traffic counts as enriched next to flagged campaigns
     enrich_p: float = 1e-6
