@@ -583,12 +583,12 @@ class Store:
 
     def campaign_activity(self, run_id: int, members: pd.DataFrame, bucket_seconds: int) -> pd.DataFrame:
         """Per (campaign, account, cluster, near-duplicate family, time bucket) request counts."""
-        with self._members(members):
+        with self.registered_members(members):
             return self._query_file("campaign_activity.sql", {"run_id": run_id, "bucket": int(bucket_seconds)})
 
     def campaign_points(self, run_id: int, members: pd.DataFrame, budget: int) -> pd.DataFrame:
         """Map points of the prompts each campaign's accounts sent (at most ``budget`` per campaign)."""
-        with self._members(members):
+        with self.registered_members(members):
             return self._query_file("campaign_points.sql", {"run_id": run_id, "budget": int(budget)})
 
     # -- generic script access (stages own their SQL files) ------------------------------------
@@ -605,10 +605,6 @@ class Store:
         for stmt in _statements(sql):
             self._con.execute(stmt, _bound(stmt, params or {}))
 
-    def registered(self, **tables: Any) -> Any:
-        """Arrow tables or DataFrames visible to queries under the given names, for a ``with`` block."""
-        return self._registered(**tables)
-
     def drop_temp_tables(self, *names: str) -> None:
         for name in names:
             self._con.execute(f"DROP TABLE IF EXISTS temp.{check_identifier(name)}")
@@ -616,8 +612,8 @@ class Store:
     def _query_file(self, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
         return self.query_script(_sql_text(name), params)
 
-    def _members(self, members: pd.DataFrame) -> Any:
-        """Register (campaign_id, account_id) pairs as the view ``_members`` for a query."""
+    def registered_members(self, members: pd.DataFrame) -> Any:
+        """Register (campaign_id, account_id) pairs as the view ``_members`` for a ``with`` block."""
         import pyarrow as pa
 
         table = pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)

@@ -101,25 +101,27 @@ def test_detect_flags_the_swarm_and_not_a_classroom():
     assert not det.accounts["flagged"].any()
 
 
-def test_relay_evidence_needs_hand_overs_and_no_overlap():
+def _evidence_of(signals: pd.DataFrame, *, requests_each: int, typical: float):
+    """GroupEvidence over ``signals``, each account sending one prompt of its own, no infrastructure."""
     from clusterkit.campaigns.evidence import GroupEvidence
     from clusterkit.campaigns.linking import InfraIndex
 
+    prompts = pd.DataFrame(
+        {"account_id": signals["account_id"], "prompt_hash": signals["account_id"], "n": requests_each}
+    )
+    idx = index(signals)
+    no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
+    ordinary = {"n_req": typical, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    return GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
+
+
+def test_relay_evidence_needs_hand_overs_and_no_overlap():
     for overlap, expected in ((False, 1.0), (True, 0.0)):
         signals, _ = _relay_accounts(5, overlap=overlap)
         signals = signals.assign(
             popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, cot_share=0.0, grader_share=0.0
         )
-        prompts = pd.DataFrame({"account_id": signals["account_id"], "prompt_hash": signals["account_id"], "n": 40})
-        idx = index(signals)
-        ev = GroupEvidence(
-            signals,
-            prompts,
-            InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx),
-            idx,
-            {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0},
-            DetectParams(),
-        )
+        ev = _evidence_of(signals, requests_each=40, typical=5.0)
         assert ev(np.arange(5))[RELAY] == pytest.approx(expected)
 
 
@@ -226,9 +228,6 @@ def test_flagged_means_score_at_least_half_with_a_fixed_threshold_too():
 
 def test_tiny_accounts_do_not_look_scripted():
     """The SQL gives accounts with under four requests a gap CV of 0: that is no evidence of a script."""
-    from clusterkit.campaigns.evidence import GroupEvidence
-    from clusterkit.campaigns.linking import InfraIndex
-
     signals = pd.DataFrame(
         {
             "account_id": [f"t{i}" for i in range(4)],
@@ -243,14 +242,5 @@ def test_tiny_accounts_do_not_look_scripted():
             "grader_share": 0.0,
         }
     )
-    prompts = pd.DataFrame({"account_id": signals["account_id"], "prompt_hash": signals["account_id"], "n": 2})
-    idx = index(signals)
-    ev = GroupEvidence(
-        signals,
-        prompts,
-        InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx),
-        idx,
-        {"n_req": 2.0, "template_share": 0, "cot_share": 0, "grader_share": 0},
-        DetectParams(),
-    )
+    ev = _evidence_of(signals, requests_each=2, typical=2.0)
     assert ev(np.arange(4))["scripted regular timing"] == 0.0

@@ -72,13 +72,12 @@ class _Sampler:
         edges = np.unique(np.quantile(n_req, np.linspace(0, 1, VOLUME_CLASSES + 1)[1:-1]))
         self.volume_class = np.searchsorted(edges, n_req, side="right")
         self.pool = np.flatnonzero(pool)
-        in_pool = pool
         by_class: dict[int, np.ndarray] = {}
         for c in np.unique(self.volume_class[self.pool]):
             by_class[int(c)] = self.pool[self.volume_class[self.pool] == c]
         self.by_class = by_class
         acc = cells["account_id"].map(idx).to_numpy()
-        keep = in_pool[acc]
+        keep = pool[acc]
         acc, cluster, n = acc[keep], cells["cluster"].to_numpy()[keep], cells["n"].to_numpy(float)[keep]
         frame = pd.DataFrame({"a": acc, "c": cluster, "n": n}).groupby(["a", "c"], sort=True)["n"].sum().reset_index()
         self.acc_clusters = {

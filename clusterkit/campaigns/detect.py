@@ -84,7 +84,8 @@ def detect(
     rows, cols, coact = _union_pairs(n, (rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay))
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
-    infra = InfraIndex(infra_used, idx).match(rows, cols)
+    infra_index = InfraIndex(infra_used, idx)
+    infra = infra_index.match(rows, cols)
     weight = COACT_WEIGHT * coact + INFRA_WEIGHT * infra
     keep = weight >= params.edge_threshold
     rows, cols, coact, infra, weight = rows[keep], cols[keep], coact[keep], infra[keep], weight[keep]
@@ -104,7 +105,6 @@ def detect(
     acc["reasons"] = ""
     campaigns: list[dict[str, Any]] = []
 
-    infra_index = InfraIndex(infra_used, idx)
     evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness)
     rng = np.random.default_rng(params.seed)
     calibrations: list[dict[str, Any]] = []

@@ -8,7 +8,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .linking import RELAY_GAP_HOURS, SWARM_MAX_REQUESTS, SWARM_MIN_ACCOUNTS, SWARM_WINDOW_HOURS, InfraIndex
+from .linking import (
+    RELAY_GAP_HOURS,
+    SWARM_MAX_REQUESTS,
+    SWARM_MIN_ACCOUNTS,
+    SWARM_WINDOW_HOURS,
+    InfraIndex,
+    arrivals_within,
+    epoch_seconds,
+)
 from .params import DetectParams
 
 
@@ -103,7 +111,7 @@ class GroupEvidence:
     volume and prompt hints count only beyond it (where every user's prompts fall into
     near-duplicate families, as in a large log of popular questions, "templated" says nothing)."""
 
-    #: members whose pairs are compared for the shared-infrastructure evidence of a large group
+    #: members whose pairs are compared (shared infrastructure, relay overlap) in a large group
     MAX_MEMBERS = 200
 
     def __init__(
@@ -121,16 +129,14 @@ class GroupEvidence:
         self.n_req = col("n_req")
         self.popular = col("popular_share")
         self.hour_entropy = col("hour_entropy")
-        self.gap_cv = col("gap_cv")
         self.pivot = col("pivot_hours")
         self.near = col("near_lift")
         self.hints = {column: col(column) for _, column in HINTS}
-        self.first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
-        self.last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+        self.first, self.last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
         self.log_start = float(self.first.min()) if len(signals) else 0.0
         self.log_span = max(float(self.last.max() - self.first.min()), 1.0) if len(signals) else 1.0
         # a gap CV means nothing below a handful of requests (the SQL fills it with 0 there)
-        self.gap_cv = np.where(self.n_req >= MIN_TIMED_REQUESTS, self.gap_cv, np.nan)
+        self.gap_cv = np.where(self.n_req >= MIN_TIMED_REQUESTS, col("gap_cv"), np.nan)
         # each account's distinct prompts as codes, accounts in row order (CSR layout)
         owner = prompts["account_id"].map(idx).to_numpy()
         codes, _ = pd.factorize(prompts["prompt_hash"])
@@ -143,7 +149,6 @@ class GroupEvidence:
         else:
             self.app = np.full(len(order), np.nan)
         self.ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(signals)))]
-        self.n_codes = int(codes.max()) + 1 if len(codes) else 0
 
     def set_near(self, near_lift: np.ndarray) -> None:
         self.near = np.asarray(near_lift, dtype=float)
@@ -187,8 +192,8 @@ class GroupEvidence:
         # relays are never active together: discount by the share of member pairs whose active
         # spans overlap (ordinary users who happen to start as others stop mostly overlap others)
         pick = np.arange(len(members))
-        if len(pick) > 200:
-            pick = np.random.default_rng(0).choice(len(pick), 200, replace=False)
+        if len(pick) > self.MAX_MEMBERS:
+            pick = np.random.default_rng(0).choice(len(pick), self.MAX_MEMBERS, replace=False)
         i, j = np.triu_indices(len(pick), 1)
         a, b = pick[i], pick[j]
         overlap = float(((first[a] < last[b]) & (first[b] < last[a])).mean())
@@ -207,7 +212,7 @@ class GroupEvidence:
         t = t[t >= self.log_start + window]
         if len(t) < SWARM_MIN_ACCOUNTS:
             return 0.0
-        together = float((np.searchsorted(t, t + window, side="right") - np.arange(len(t))).max() / m)
+        together = float(arrivals_within(t, window).max() / m)
         expected = min(1.0, window / max(self.log_span - window, window))
         arrive = float(np.clip((together - expected) / max(1 - expected, 1e-9), 0, 1))
         brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (self.last[members] - self.first[members] <= 3 * window)

@@ -19,13 +19,14 @@ __all__ = [
     "SWARM_MIN_ACCOUNTS",
     "SWARM_WINDOW_HOURS",
     "InfraIndex",
+    "arrivals_within",
     "bursts",
     "cell_groups",
     "communities",
     "components",
     "coordination",
+    "epoch_seconds",
     "index",
-    "infra_match",
     "pair_cosine",
     "profiles",
     "successions",
@@ -55,6 +56,17 @@ def pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_000
         r, c = rows[i : i + chunk], cols[i : i + chunk]
         out[i : i + chunk] = np.asarray(m[r].multiply(m[c]).sum(axis=1)).ravel()
     return out
+
+
+def epoch_seconds(times: pd.Series) -> np.ndarray:
+    """Timestamps as float seconds since the epoch."""
+    return times.to_numpy("datetime64[s]").astype(np.int64).astype(float)
+
+
+def arrivals_within(sorted_times: np.ndarray, window: float) -> np.ndarray:
+    """For each time of a sorted array, how many of the times fall in the ``window`` starting at it
+    (its maximum is the densest window's count)."""
+    return np.searchsorted(sorted_times, sorted_times + window, side="right") - np.arange(len(sorted_times))
 
 
 def cell_groups(cells: pd.DataFrame, cap: int, seeds: int = 8) -> pd.Series:
@@ -161,8 +173,7 @@ def successions(
         return empty, empty, np.array([])
     by_cluster = cells.groupby(["account_id", "cluster"], sort=False)["n"].sum().reset_index()
     regions = profiles(by_cluster["cluster"], by_cluster["account_id"], np.sqrt(by_cluster["n"].to_numpy(float)), idx)
-    first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
-    last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    first, last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
     volume = signals["n_req"].to_numpy(float)
     gap = max_gap_hours * 3600
     order = np.argsort(last, kind="stable")
@@ -214,8 +225,7 @@ def bursts(
     labels = np.full(n, -1, dtype=np.int64)
     if infra.empty or n < SWARM_MIN_ACCOUNTS:
         return labels
-    first = signals["first_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
-    last = signals["last_ts"].to_numpy("datetime64[s]").astype(np.int64).astype(float)
+    first, last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
     span = max(float(first.max() - first.min()) - window_hours * 3600, window_hours * 3600)
     # only small, brief accounts join a swarm (an established user sharing the value does not)
     small = (signals["n_req"].to_numpy() <= SWARM_MAX_REQUESTS) & (last - first <= 3 * window_hours * 3600)
@@ -233,8 +243,7 @@ def bursts(
         members = g["a"].to_numpy()
         t = np.sort(first[members])
         order = members[np.argsort(first[members], kind="stable")]
-        ends = np.searchsorted(t, t + window, side="right")
-        k = ends - np.arange(len(t))
+        k = arrivals_within(t, window)
         best = int(np.argmax(k))
         if k[best] < SWARM_MIN_ACCOUNTS:
             continue
@@ -242,7 +251,7 @@ def bursts(
         # (a common client) that a burst's accounts happen to share with everyone else
         if k[best] < BURST_SHARE * len(t) or poisson.sf(k[best] - 1, len(t) * window / span) > BURST_P:
             continue
-        burst = order[best : ends[best]]
+        burst = order[best : best + k[best]]
         burst = burst[small[burst]]
         if len(burst) >= SWARM_MIN_ACCOUNTS:
             rows.append(burst)
@@ -313,11 +322,6 @@ class InfraIndex:
         for strength, m in self.kinds:
             miss *= 1 - strength * np.clip(pair_cosine(m, rows, cols), 0, 1)
         return 1 - miss
-
-
-def infra_match(infra: pd.DataFrame, idx: dict[str, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """:meth:`InfraIndex.match` of the given pairs."""
-    return InfraIndex(infra, idx).match(rows, cols)
 
 
 def communities(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, seed: int) -> np.ndarray:

@@ -68,21 +68,15 @@ def detection_inputs(store: Any, run_id: int, window_seconds: int = 6 * 3600) ->
     return {"signals": signals, "cells": cells, "prompts": prompts, "infra": infra, "templates": templates}
 
 
-def _members(members: pd.DataFrame) -> Any:
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(members[["campaign_id", "account_id"]].astype(str), preserve_index=False)
-
-
 def campaign_context(store: Any, cluster_run_id: int, members: pd.DataFrame) -> pd.DataFrame:
     """Keywords and example prompts per campaign (``members``: campaign_id, account_id)."""
-    with store.registered(_members=_members(members)):
+    with store.registered_members(members):
         return store.query_script(_sql("campaign_context.sql"), {"run_id": cluster_run_id})
 
 
 def campaign_templates(store: Any, run_id: int, members: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     """Per campaign, the mined templates (shared prefixes/suffixes) its accounts used most."""
-    with _temp_tables(store), store.registered(_members=_members(members)):
+    with _temp_tables(store), store.registered_members(members):
         _mine_templates(store, run_id)
         return store.query_script(_sql("campaign_templates.sql"), {"top": int(top)})
 
