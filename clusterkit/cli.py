@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ClusterkitError
+from .export import safe_csv
 
 DEFAULT_DB = "data/clusterkit.duckdb"
 DEFAULT_SAMPLE = "data/sample"
@@ -306,6 +307,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_clusters(args: argparse.Namespace) -> int:
     from .store import Store
 
+    _table_to_terminal(args)
     with Store(args.db, read_only=True) as store:
         run_id = args.run or store.latest_run("cluster")
         if run_id is None:
@@ -321,7 +323,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
         if args.format == "csv":
             df["keywords"] = df["keywords"].map(" | ".join)
             df["representatives"] = df["representatives"].map(" | ".join)
-            text = df.to_csv(index=False)
+            text = safe_csv(df)
         else:
             text = _records_json(df)
         _write_out(text, args.out)
@@ -334,6 +336,12 @@ def _records_json(df: Any) -> str:
 
     records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
     return orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _table_to_terminal(args: argparse.Namespace) -> None:
+    """A table is for the terminal: ``--out`` with it would write nothing, so it is refused."""
+    if args.out and args.format == "table":
+        raise ClusterkitError(f"--out {args.out}: the table format prints to the terminal; add --format csv or json")
 
 
 def _write_out(text: str, out: str | None) -> None:
@@ -419,7 +427,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     if args.flagged:
         df = df[df["flagged"]]
     df = df[["account_id", "score", "flagged", "campaign_id", "reasons", "n_requests"]]
-    text = df.to_csv(index=False) if args.format == "csv" else _records_json(df)
+    text = safe_csv(df) if args.format == "csv" else _records_json(df)
     _write_out(text, args.out)
     return 0
 
@@ -429,6 +437,7 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
 
     from .store import Store
 
+    _table_to_terminal(args)
     with Store(args.db, read_only=True) as store:
         run_id = _score_run(store, args.run)
         if args.format == "table":
@@ -444,7 +453,7 @@ def cmd_campaigns(args: argparse.Namespace) -> int:
         for col in ("signals", "keywords", "examples"):
             df[col] = df[col].map(" | ".join)
         df["evidence"] = df["evidence"].map(lambda e: orjson.dumps(e).decode())
-        text = df.to_csv(index=False)
+        text = safe_csv(df)
     else:
         text = _records_json(df)
     _write_out(text, args.out)

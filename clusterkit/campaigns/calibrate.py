@@ -6,7 +6,10 @@ with matched random groups of the log's own ordinary accounts (those outside eve
 group): the same number of accounts, drawn to match the candidates' request volumes, and drawn
 from accounts working the same semantic clusters (a seed account, then accounts active in clusters
 the seed works), so the null groups look like what chance co-activity puts together — busy people
-asking about the same things. Their scores, computed with the very same evidence, are the null
+asking about the same things. Where a pass links its candidates by content (``peers``: an account x
+account matrix of link weights), each next account is drawn among the accounts linked to one
+already drawn, so the null groups are the ordinary communities of people asking about one niche
+that the pass's own linking forms. Their scores, computed with the very same evidence, are the null
 distribution.
 
 A candidate's p-value is the share of null groups of its size scoring at least as high (with the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,8 +71,18 @@ def _size_class(m: int) -> int:
 class _Sampler:
     """Draws matched random groups from the pool of ordinary accounts."""
 
-    def __init__(self, cells: pd.DataFrame, idx: dict[str, int], n_req: np.ndarray, pool: np.ndarray, seed: int):
+    def __init__(
+        self,
+        cells: pd.DataFrame,
+        idx: dict[str, int],
+        n_req: np.ndarray,
+        pool: np.ndarray,
+        seed: int,
+        peers: Any = None,
+    ):
         self.rng = np.random.default_rng(seed)
+        self.peers = peers.tocsr() if peers is not None else None
+        self.in_pool = pool
         edges = np.unique(np.quantile(n_req, np.linspace(0, 1, VOLUME_CLASSES + 1)[1:-1]))
         self.volume_class = np.searchsorted(edges, n_req, side="right")
         self.pool = np.flatnonzero(pool)
@@ -88,6 +102,19 @@ class _Sampler:
     def _one(self, volume_class: int, exclude: set[int], near: int | None) -> int | None:
         """A pool account of the given volume class, working a cluster ``near`` works if possible."""
         rng = self.rng
+        if near is not None and self.peers is not None:
+            # accounts linked to ``near`` the way the pass links its candidates (weighted by link)
+            row = slice(self.peers.indptr[near], self.peers.indptr[near + 1])
+            linked, weight = self.peers.indices[row], self.peers.data[row]
+            keep = self.in_pool[linked]
+            linked, weight = linked[keep], weight[keep]
+            same = self.volume_class[linked] == volume_class
+            for pick, w in ((linked[same], weight[same]), (linked, weight)):
+                if len(pick):
+                    for _ in range(4):
+                        a = int(rng.choice(pick, p=w / w.sum()))
+                        if a not in exclude:
+                            return a
         if near is not None and near in self.acc_clusters:
             clusters, weights = self.acc_clusters[near]
             for _ in range(4):
@@ -134,12 +161,13 @@ def calibrate(
     pool: np.ndarray,
     seed: int,
     n_null: int = NULL_GROUPS,
+    peers: Any = None,
 ) -> Calibration | None:
     """Null scores of matched random groups for each candidate size class, and the candidates'
     p-values and q-values. None when the pool of ordinary accounts is too small to draw from."""
     if int(pool.sum()) < MIN_POOL or not candidates:
         return None
-    sampler = _Sampler(cells, idx, n_req, pool, seed)
+    sampler = _Sampler(cells, idx, n_req, pool, seed, peers)
     by_class: dict[int, list[int]] = {}
     for k, members in enumerate(candidates):
         by_class.setdefault(_size_class(len(members)), []).append(k)

@@ -9,28 +9,33 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
 
 from .calibrate import calibrate
 from .evidence import APPLICATION, FIRES, GATES, HINTS, WEIGHTS, GroupEvidence, individual, near_lift, score_evidence
 from .linking import (
     COACT_WEIGHT,
+    CONTENT_CORE,
     INFRA_WEIGHT,
+    ContentLinks,
     InfraIndex,
     bursts,
     communities,
     components,
+    cores,
     coordination,
+    epoch_seconds,
     index,
     successions,
 )
 from .params import FALLBACK_THRESHOLD, MIN_CAMPAIGN_SCORE, DetectParams
 
-__all__ = ["PASS_LINKED", "PASS_NEAR", "PASS_SWARM", "Detection", "detect"]
+__all__ = ["PASS_CONTENT", "PASS_LINKED", "PASS_NEAR", "PASS_SWARM", "Detection", "detect"]
 
 #: the highest account score of an unflagged account (flagged ones score 0.5 and more)
 UNFLAGGED_MAX = 0.4999
 #: the passes that form candidate groups (recorded as each campaign's ``pass``)
-PASS_LINKED, PASS_SWARM, PASS_NEAR = 1, 2, 3
+PASS_LINKED, PASS_SWARM, PASS_CONTENT, PASS_NEAR = 1, 2, 3, 4
 
 
 @dataclass
@@ -81,7 +86,8 @@ def detect(
     # relays are never active together: accounts that take over from one another link as well
     # (a pair found both ways keeps the stronger link)
     r2, c2, relay = successions(signals, cells, idx, floor)
-    rows, cols, coact = _union_pairs(n, (rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay))
+    links = [(rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay)]
+    rows, cols, coact = _union_pairs(n, *links)
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
     infra_index = InfraIndex(infra_used, idx)
@@ -105,14 +111,20 @@ def detect(
     acc["reasons"] = ""
     campaigns: list[dict[str, Any]] = []
 
-    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness)
+    # accounts whose prompts are one another's nearest neighbours, whenever they are sent
+    content = ContentLinks(prompts, neighbours, idx) if neighbours is not None else None
+    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness, content)
     rng = np.random.default_rng(params.seed)
     calibrations: list[dict[str, Any]] = []
 
     def group_score(members: np.ndarray) -> float:
         return score_evidence(evidence_of(members, rng))
 
-    def evaluate(labels: np.ndarray, pass_no: int, pool: np.ndarray) -> np.ndarray:
+    def evaluate(labels: np.ndarray, pass_no: int, pool: np.ndarray, peers: Any = None) -> np.ndarray:
+        # (with ``peers`` the null groups are drawn along the pass's own links, and only candidates
+        # that could be flagged at all leave the pool: the pass's candidates are mostly ordinary
+        # communities - people asking about one niche - and taking them all out would leave the
+        # null none of their like)
         """Score the groups of ``labels``, calibrate them against matched random groups of the
         ``pool`` accounts and record them; returns the accounts in candidate groups."""
         groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
@@ -120,8 +132,10 @@ def detect(
         evidences = [evidence_of(g, rng) for g in groups]
         raw = np.array([score_evidence(e) for e in evidences])
         grouped = np.zeros(n, dtype=bool)
-        for g in groups:
+        contenders = np.zeros(n, dtype=bool)
+        for g, r in zip(groups, raw):
             grouped[g] = True
+            contenders[g] |= r >= MIN_CAMPAIGN_SCORE
         cal = None
         if params.flag_threshold is None:
             cal = calibrate(
@@ -131,9 +145,10 @@ def detect(
                 cells=cells,
                 idx=idx,
                 n_req=evidence_of.n_req,
-                pool=pool & ~grouped,
+                pool=pool & ~(grouped if peers is None else contenders),
                 seed=params.seed + pass_no,
                 n_null=params.null_groups,
+                peers=peers,
             )
         threshold = params.flag_threshold if params.flag_threshold is not None else FALLBACK_THRESHOLD
         calibrations.append(
@@ -207,6 +222,19 @@ def detect(
     swarm = bursts(signals, infra_used, idx)
     swarm[in_pass1] = -1
     in_swarms = evaluate(swarm, PASS_SWARM, ~in_pass1)
+    if content is not None:
+        # pass 3: accounts in no group so far that send slices of one semantic sweep (relays with
+        # long hand-overs, resellers behind human timing)
+        # (accounts of earlier candidates were judged with the group they came in; an account
+        # sending fewer requests than the ordinary account carries no slice of a sweep)
+        free = ~in_pass1 & ~in_swarms & (evidence_of.n_req >= typical["n_req"])
+        c_rows, c_cols, c_strength = content.links()
+        both = free[c_rows] & free[c_cols]
+        by_content = communities(n, c_rows[both], c_cols[both], c_strength[both], params.seed)
+        by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
+        linked = coo_matrix((c_strength, (c_rows, c_cols)), shape=(n, n))
+        in_content = evaluate(by_content, PASS_CONTENT, free, peers=linked + linked.T)
+        in_swarms |= in_content
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
         lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)

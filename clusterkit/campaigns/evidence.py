@@ -13,6 +13,7 @@ from .linking import (
     SWARM_MAX_REQUESTS,
     SWARM_MIN_ACCOUNTS,
     SWARM_WINDOW_HOURS,
+    ContentLinks,
     InfraIndex,
     arrivals_within,
     epoch_seconds,
@@ -31,6 +32,7 @@ def _entropy(counts: np.ndarray) -> float:
 NEAR = "works next to a flagged campaign's prompts"
 RELAY = "relay: accounts take over from one another"
 SWARM = "swarm: many new accounts appear together, each sending a few disjoint prompts"
+COHESION = "one semantic sweep (members' distinct prompts are one another's nearest neighbours)"
 
 #: counter-evidence: the group's prompts are one task wrapped around its users' own text
 APPLICATION = "one task over its users' own text (an application)"
@@ -41,7 +43,7 @@ AUTOMATION = "machine or network evidence"
 # Weights of the named evidences (they sum to 1). Low-weight prompt hints: keyword lists only help.
 WEIGHTS = {
     "sustained volume per account": 0.15,
-    "coverage sweep (accounts send disjoint prompts)": 0.22,
+    "coverage sweep (accounts send disjoint prompts)": 0.17,
     "even load across accounts": 0.10,
     "persistent (active over a day or more)": 0.10,
     "round-the-clock timing": 0.08,
@@ -49,7 +51,8 @@ WEIGHTS = {
     "shared client or infrastructure": 0.08,
     RELAY: 0.08,
     SWARM: 0.15,
-    NEAR: 0.10,
+    NEAR: 0.05,
+    COHESION: 0.10,
     "pivot to a new model within a day of release": 0.03,
     "templated prompts": 0.02,
     "reasoning elicitation (chain of thought)": 0.02,
@@ -70,6 +73,7 @@ MACHINE = (
     "grader / rubric prompts",
     RELAY,
     SWARM,
+    COHESION,
 )
 GATES = ("sustained volume per account", "persistent (active over a day or more)", AUTOMATION)
 #: a swarm opens the volume and persistence gates: its accounts are many and brief by design
@@ -85,6 +89,8 @@ HINTS = (
 )
 
 
+#: the share of members at either end left out of a group's span (for "persistent")
+SPAN_TRIM = 0.1
 #: accounts with fewer requests say nothing about the regularity of their timing
 MIN_TIMED_REQUESTS = 5
 
@@ -123,8 +129,9 @@ class GroupEvidence:
         typical: dict[str, float],
         params: DetectParams,
         app_likeness: Mapping[str, float] | None = None,
+        content: ContentLinks | None = None,
     ) -> None:
-        self.infra, self.typical, self.params = infra, typical, params
+        self.infra, self.typical, self.params, self.content = infra, typical, params, content
         col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
         self.n_req = col("n_req")
         self.popular = col("popular_share")
@@ -228,7 +235,9 @@ class GroupEvidence:
     def __call__(self, members: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, float]:
         members = np.asarray(members, dtype=np.int64)
         typical, params = self.typical, self.params
-        span = (self.last[members].max() - self.first[members].min()) / 3600
+        # the group's span without its outliers: one member active for weeks (an ordinary account
+        # a community took in) does not make an afternoon's group persistent
+        span = (np.quantile(self.last[members], 1 - SPAN_TRIM) - np.quantile(self.first[members], SPAN_TRIM)) / 3600
         near = np.nan_to_num(self.near[members], nan=1.0)
         evidence = {
             "sustained volume per account": float(
@@ -245,13 +254,19 @@ class GroupEvidence:
             RELAY: self._relay(members),
             SWARM: 0.0,
             NEAR: float(np.clip((near.mean() - 1) / 1.5, 0, 1)),
+            COHESION: 0.0,
             "pivot to a new model within a day of release": float(
                 np.mean(np.nan_to_num(self.pivot[members], nan=1e9) <= 24)
             ),
         }
         for name, column in HINTS:
             evidence[name] = _beyond(float(np.nanmean(self.hints[column][members])), typical[column])
-        evidence[SWARM] = self._swarm(members) * evidence["coverage sweep (accounts send disjoint prompts)"]
+        coverage = evidence["coverage sweep (accounts send disjoint prompts)"]
+        evidence[SWARM] = self._swarm(members) * coverage
+        # the same few questions asked by many (a classroom) are close together too: a sweep's
+        # items are distinct
+        if self.content is not None:
+            evidence[COHESION] = self.content.cohesion(members) * coverage
         evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
         evidence[APPLICATION] = self._application(members)
         return evidence

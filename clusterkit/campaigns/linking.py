@@ -22,8 +22,12 @@ __all__ = [
     "arrivals_within",
     "bursts",
     "cell_groups",
+    "CONTENT_ALPHA",
+    "ContentLinks",
+    "CONTENT_CORE",
     "communities",
     "components",
+    "cores",
     "coordination",
     "epoch_seconds",
     "index",
@@ -262,6 +266,134 @@ def bursts(
     return components(n, a, b)
 
 
+#: content links: expected number of false links in the whole log (over every account pair) under
+#: the null that nearest neighbours fall on prompts at random (a Bonferroni bound on the pairs)
+CONTENT_ALPHA = 0.05
+#: a content group's members are each content-linked to at least this many other members (an
+#: ordinary account asking about the sweep's region links to one or two of them, not to more)
+CONTENT_CORE = 3
+
+
+class ContentLinks:
+    """Accounts linked by what they send, whenever they send it: how often the nearest neighbours
+    (in the map's reduced space) of one account's prompts are another account's prompts.
+
+    Each prompt has ``k`` neighbour slots (those in its own near-duplicate family do not count); a slot that falls on a prompt several accounts sent is
+    shared among them. Under the null that slots fall on the log's prompts at random, the hits of
+    accounts a and b on each other are Poisson with mean ``(slots_a mass_b + slots_b mass_a) / N``
+    (``mass``: an account's share of the prompts it sent). A pair whose hits are so many that
+    fewer than ``CONTENT_ALPHA`` such pairs are expected in the whole log is linked: slices of one
+    semantic sweep sent by accounts never active together (relays), or mixed into ordinary
+    traffic (resellers). People who ask about the same niche link as well - which groups then
+    count as campaigns is the evidence's and the calibration's decision, not the link's.
+
+    The pair hits are kept (a sparse account x account matrix) for the groups' cohesion
+    (:meth:`cohesion`): the share of the members' slots that fall on one another's prompts."""
+
+    def __init__(self, prompts: pd.DataFrame, neighbours: tuple[np.ndarray, np.ndarray], idx: dict[str, int]):
+        from scipy.sparse import csr_matrix, diags
+
+        hashes, ind = neighbours
+        n = len(idx)
+        self.n_prompts, k = ind.shape if ind.ndim == 2 else (len(hashes), 0)
+        pos = pd.Index(hashes).get_indexer(prompts["prompt_hash"])
+        known = pos >= 0
+        acc = prompts["account_id"].map(idx).to_numpy()[known]
+        pos = pos[known]
+        sent = csr_matrix((np.ones(len(pos)), (acc, pos)), shape=(n, self.n_prompts))
+        owners = np.asarray(sent.sum(axis=0)).ravel()
+        share = 1 / np.maximum(owners, 1)
+        self.slots = np.asarray(sent.sum(axis=1)).ravel() * k
+        self.mass = sent @ share
+        self.k = k
+        # per account and cluster: prompts sent and their mass (noise prompts: one "cluster" the
+        # size of the whole log, as their neighbours are anywhere)
+        cluster = (
+            prompts["cluster"].fillna(-1).to_numpy(np.int64)[known] if "cluster" in prompts else np.full(len(pos), -1)
+        )
+        codes, uniq = pd.factorize(cluster)
+        n_sent = csr_matrix((np.ones(len(pos)), (acc, codes)), shape=(n, len(uniq)))
+        n_mass = csr_matrix((share[pos], (acc, codes)), shape=(n, len(uniq)))
+        n_sent.sum_duplicates()
+        n_mass.sum_duplicates()
+        n_sent.sort_indices()
+        n_mass.sort_indices()
+        self.per_cluster = (n_sent, n_mass)
+        self.cluster_mass = np.asarray(n_mass.sum(axis=0)).ravel()
+        self.cluster_mass[uniq == -1] = max(float(share.sum()), 1.0)
+        if k == 0 or not len(pos):
+            self.hits = csr_matrix((n, n))
+            return
+        src, dst = np.repeat(np.arange(self.n_prompts), k), ind.ravel()
+        if "family" in prompts:
+            # a neighbour in the prompt's own near-duplicate family is the same question asked
+            # again (a classroom, a popular prompt), not the next item of a sweep
+            family = np.full(self.n_prompts, -1, dtype=np.int64)
+            family[pos] = prompts["family"].fillna(-1).to_numpy(np.int64)[known]
+            other = (family[src] < 0) | (family[src] != family[dst])
+            src, dst = src[other], dst[other]
+        knn = csr_matrix((np.ones(len(src)), (src, dst)), shape=(self.n_prompts, self.n_prompts))
+        hits = ((sent @ knn) @ (diags(share) @ sent.T)).tocsr()
+        hits.setdiag(0)
+        hits.eliminate_zeros()
+        self.hits = hits  # hits[a, b]: a's slots on b's prompts
+
+    def links(self, alpha: float = CONTENT_ALPHA) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Linked pairs (a < b) and their strength: 0.5 at the threshold, 1 at its square."""
+        from scipy.special import gammainc
+
+        n = len(self.slots)
+        both = (self.hits + self.hits.T).tocoo()
+        keep = both.row < both.col
+        rows, cols, h = both.row[keep].astype(np.int64), both.col[keep].astype(np.int64), both.data[keep]
+        expected = (self.slots[rows] * self.mass[cols] + self.slots[cols] * self.mass[rows]) / max(self.n_prompts, 1)
+        # P(X >= h) for X ~ Poisson(expected), continuous in h (slots on shared prompts are fractions)
+        log_p = np.log(np.maximum(gammainc(np.maximum(h, 1e-9), np.maximum(expected, 1e-12)), 1e-300))
+        log_max = np.log(alpha / max(n * (n - 1) / 2, 1))
+        keep = (log_p <= log_max) & (h > expected)
+        strength = 0.5 + 0.5 * np.clip(log_p[keep] / log_max - 1, 0, 1)
+        return rows[keep], cols[keep], strength
+
+    def attachment(self, members: np.ndarray) -> np.ndarray:
+        """Per member: the share of its neighbour slots that fall on the other members' prompts."""
+        sub = self.hits[members][:, members]
+        inside = np.asarray(sub.sum(axis=1)).ravel()
+        return inside / np.maximum(self.slots[members], 1)
+
+    def cohesion(self, members: np.ndarray) -> float:
+        """0..1: the share of the members' neighbour slots that fall on one another's prompts,
+        beyond the share their regions' own mix explains: a slot of a prompt in cluster c lands on
+        another member with the chance that member prompts make up c (noise: the whole log). A
+        community that is all there is of its region (the speakers of one language under an
+        English model) explains its own closeness; slices of a sweep among other traffic do not."""
+        slots = float(self.slots[members].sum())
+        if slots == 0 or len(members) < 2:
+            return 0.0
+        hits = self.hits
+        starts, ends = hits.indptr[members], hits.indptr[members + 1]
+        inside = 0.0
+        if (ends - starts).sum():
+            # numpy only (scipy's fancy indexing costs ~100 us a call, and the null draws thousands)
+            pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+            mark = np.zeros(hits.shape[1], dtype=bool)
+            mark[members] = True
+            inside = float(hits.data[pos][mark[hits.indices[pos]]].sum()) / slots
+        expected = self._expected(members) / slots
+        return float(np.clip((inside - expected) / max(1 - expected, 1e-9), 0, 1))
+
+    def _expected(self, members: np.ndarray) -> float:
+        """Slots of the members expected on one another's prompts from their clusters' mix."""
+        sent, mass = self.per_cluster
+        starts, ends = sent.indptr[members], sent.indptr[members + 1]
+        if not (ends - starts).sum():
+            return 0.0
+        pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+        clusters = sent.indices[pos]
+        n_sent, own = sent.data[pos], mass.data[pos]  # mass shares sent's sparsity pattern
+        group = np.bincount(clusters, weights=own, minlength=sent.shape[1])
+        return float((self.k * n_sent * (group[clusters] - own) / self.cluster_mass[clusters]).sum())
+
+
 # an account pair's edge weight: co-activity and shared rare infrastructure
 COACT_WEIGHT, INFRA_WEIGHT = 0.7, 0.3
 
@@ -337,6 +469,21 @@ def communities(n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray,
     for k, members in enumerate(sorted(parts, key=lambda m: (-len(m), min(m)))):
         labels[list(members)] = k
     return labels
+
+
+def cores(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+    """Each group of ``labels`` cut to its ``k``-core: members linked (by the edges ``rows``,
+    ``cols``) to fewer than ``k`` others of their group are peeled off, repeatedly (-1)."""
+    import networkx as nx
+
+    out = np.full(len(labels), -1, dtype=np.int64)
+    inside = (labels[rows] >= 0) & (labels[rows] == labels[cols])
+    g = nx.Graph()
+    g.add_edges_from(zip(rows[inside].tolist(), cols[inside].tolist()))
+    core = nx.k_core(g, k) if g.number_of_edges() else g
+    members = np.fromiter(core.nodes, dtype=np.int64, count=core.number_of_nodes())
+    out[members] = labels[members]
+    return out
 
 
 def components(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import orjson
 import pandas as pd
 
 from ..errors import ClusterkitError
-from ..lineage import package_versions
+from ..lineage import package_versions, source_digest
 from . import signals as sql
 from .detect import detect
 from .params import RECIPE, DetectParams
@@ -99,6 +99,7 @@ def score(
         "window_hours": window_hours,
         "cluster_run_id": cluster_run_id,
         "recipe": RECIPE,
+        "code": source_digest("clusterkit.campaigns"),
     }
     found = store.find_run("score", run_params)
     if found is not None:

@@ -1,6 +1,6 @@
--- Which accounts sent which prompts, and the mined template each prompt belongs to, if any
--- (needs _req from account_signals.sql and _affix from mined_affixes.sql).
-SELECT r.account_id, r.prompt_hash, count(*) AS n, any_value(a.template) AS template
+-- Which accounts sent which prompts, the prompt's near-duplicate family (-1: none), cluster and the mined
+-- template it belongs to, if any (needs _req from account_signals.sql and _affix from mined_affixes.sql).
+SELECT r.account_id, r.prompt_hash, count(*) AS n, any_value(r.dup_group) AS family, any_value(r.cluster) AS cluster, any_value(a.template) AS template
 FROM _req AS r
 LEFT JOIN _affix AS a USING (prompt_hash)
 GROUP BY 1, 2
