@@ -309,10 +309,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
     _table_to_terminal(args)
     with Store(args.db, read_only=True) as store:
-        run_id = args.run or store.latest_run("cluster")
-        if run_id is None:
-            raise ClusterkitError(f"{args.db}: no cluster run yet; run `clusterkit cluster --db {args.db}`")
-        store.run(run_id)
+        run_id = store.resolve_run("cluster", args.run)
         if args.format == "table":
             _print_clusters(_console(), store, run_id, args.limit)
             return 0
@@ -352,13 +349,7 @@ def _write_out(text: str, out: str | None) -> None:
 
 
 def _score_run(store: Any, run: int | None) -> int:
-    run_id = run or store.latest_run("score")
-    if run_id is None:
-        raise ClusterkitError(f"{store.path}: no score run yet; run `clusterkit score --db {store.path}`")
-    kind = store.run(run_id)["kind"]
-    if kind != "score":
-        raise ClusterkitError(f"run {run_id} is a {kind} run, not a score run")
-    return run_id
+    return store.resolve_run("score", run)
 
 
 def _print_campaigns(console: Any, store: Any, run_id: int, limit: int = 20) -> None:

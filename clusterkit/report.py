@@ -96,24 +96,25 @@ class Report:
 
 
 def _pick_runs(store: Any, run_id: int | None) -> tuple[int, int | None]:
-    """(cluster run, score run or None) for ``run_id`` (either kind; default: the latest)."""
+    """(cluster run, score run or None) for ``run_id`` (either kind; default: the latest score
+    run, else the latest cluster run)."""
     if run_id is None:
         score_run = store.latest_run("score")
         if score_run is not None:
             return int(store.run(score_run)["parent_run_id"]), score_run
-        cluster_run = store.latest_run("cluster")
-        if cluster_run is None:
-            raise ClusterkitError("nothing to report: no cluster run yet (run `clusterkit run LOG` first)")
-        return cluster_run, None
-    run = store.run(run_id)
-    if run["kind"] == "score":
-        return int(run["parent_run_id"]), run_id
-    if run["kind"] == "cluster":
-        scored = store.sql(
-            "SELECT max(run_id) AS r FROM runs WHERE kind = 'score' AND parent_run_id = ? AND status = 'ok'", [run_id]
-        )["r"].iloc[0]
-        return run_id, None if pd.isna(scored) else int(scored)
-    raise ClusterkitError(f"run {run_id} is an {run['kind']!r} run, not a cluster or score run")
+        return store.resolve_run("cluster"), None
+    kind = store.run(run_id)["kind"]
+    if kind == "score":
+        return int(store.run(store.resolve_run("score", run_id))["parent_run_id"]), run_id
+    if kind != "cluster":
+        raise ClusterkitError(
+            f"run {run_id} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} run; a report needs a cluster or score run"
+        )
+    store.resolve_run("cluster", run_id)
+    scored = store.sql(
+        "SELECT max(run_id) AS r FROM runs WHERE kind = 'score' AND parent_run_id = ? AND status = 'ok'", [run_id]
+    )["r"].iloc[0]
+    return run_id, None if pd.isna(scored) else int(scored)
 
 
 def _aliases(accounts: pd.DataFrame) -> dict[str, str]:

@@ -72,6 +72,14 @@ def _bound(stmt: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
     return {k: params[k] for k in names} or None
 
 
+#: the command that makes each kind of run (named in "no such run yet" errors)
+_MAKES = {"ingest": "ingest LOG", "embed": "embed", "cluster": "cluster", "score": "score"}
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     folder = resources.files("clusterkit").joinpath("sql", "migrations")
     found = []
@@ -283,7 +291,7 @@ class Store:
     ) -> None:
         """Mark a run ``ok`` or ``failed`` with its timings and stats."""
         self._con.execute(
-            "UPDATE runs SET status = ?, finished_at = now(), timings = ?, stats = ? WHERE run_id = ?",
+            "UPDATE runs SET status = ?, finished_at = now(), used_at = now(), timings = ?, stats = ? WHERE run_id = ?",
             [status, _json(timings or {}), _json(stats or {}), run_id],
         )
 
@@ -336,9 +344,34 @@ class Store:
         )
 
     def latest_run(self, kind: str) -> int | None:
-        """Id of the newest successful run of ``kind``, or ``None``."""
-        row = self._row("SELECT max(run_id) FROM runs WHERE kind = ? AND status = 'ok'", [kind])
-        return None if row[0] is None else int(row[0])
+        """Id of the successful run of ``kind`` last produced or reused, or ``None``."""
+        row = self._row(
+            "SELECT run_id FROM runs WHERE kind = ? AND status = 'ok' "
+            "ORDER BY used_at DESC NULLS LAST, run_id DESC LIMIT 1",
+            [kind],
+        )
+        return None if row is None else int(row[0])
+
+    def resolve_run(self, kind: str, run_id: int | None = None) -> int:
+        """The one answer to "which run?": ``run_id`` if it is a finished run of ``kind``, else the
+        latest such run (:meth:`latest_run`); a clear error when there is none, or when ``run_id``
+        is of another kind or did not finish."""
+        if run_id is None:
+            found = self.latest_run(kind)
+            if found is None:
+                raise StoreError(
+                    f"{self.path}: no {kind} run yet; run `clusterkit {_MAKES.get(kind, kind)} --db {self.path}` first"
+                )
+            return found
+        run = self.run(run_id)
+        if run["kind"] != kind:
+            raise StoreError(
+                f"{self.path}: run {run_id} is {_a(run['kind'])} run, but {_a(kind)} run is needed here "
+                f"(`clusterkit info --db {self.path}` lists the runs)"
+            )
+        if run["status"] != "ok":
+            raise StoreError(f"{self.path}: {kind} run {run_id} did not finish (status {run['status']})")
+        return int(run_id)
 
     # -- prompts and embeddings ------------------------------------------------------------
     def count_prompts(self) -> int:
@@ -486,12 +519,16 @@ class Store:
 
     # -- semantic runs ---------------------------------------------------------------------
     def find_run(self, kind: str, params: Mapping[str, Any]) -> int | None:
-        """Newest successful run of ``kind`` recorded with exactly ``params``, or ``None``."""
+        """Newest successful run of ``kind`` recorded with exactly ``params``, or ``None``. A run
+        found is about to be reused: it becomes the latest of its kind (:meth:`latest_run`)."""
         row = self._row(
             "SELECT max(run_id) FROM runs WHERE kind = ? AND status = 'ok' AND params::VARCHAR = ?",
             [kind, _json(params)],
         )
-        return None if row is None or row[0] is None else int(row[0])
+        if row is None or row[0] is None:
+            return None
+        self._con.execute("UPDATE runs SET used_at = now() WHERE run_id = ?", [int(row[0])])
+        return int(row[0])
 
     def write_semantic_run(
         self,

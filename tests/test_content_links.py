@@ -2,6 +2,8 @@
 account's prompts are another's (slices of one semantic sweep), tested on hand-built neighbour
 lists and through ``detect`` on a log of human-paced resellers."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from test_calibrate import _log
@@ -59,7 +61,7 @@ def test_slices_of_one_sweep_link_and_ordinary_accounts_do_not():
     names = accounts["account_id"].to_numpy()
     pairs = {tuple(sorted((names[r], names[c]))) for r, c in zip(rows, cols)}
     resellers = [f"r{i}" for i in range(8)]
-    assert {tuple(sorted(p)) for p in zip(resellers, resellers[1:])} <= pairs  # every reseller linked
+    assert set(itertools.combinations(resellers, 2)) <= pairs  # every reseller pair linked
     assert ((strength >= 0.5) & (strength <= 1)).all()
     # ordinary accounts sharing a topic link too (that is for the evidence to judge); a reseller's
     # cover traffic links it to an ordinary account at most now and then
@@ -90,11 +92,27 @@ def test_detect_groups_human_paced_resellers_by_content():
     _, prompts, neighbours = _sweep_log(rng)
     extra = []
     for i in range(8):  # resellers: ordinary-looking accounts of 30 requests over three days
-        extra.append({**signals.iloc[0].to_dict(), "account_id": f"r{i}", "n_req": 30, "gap_cv": 1.4,
-                      "hour_entropy": 0.7, "last_ts": signals.iloc[0]["first_ts"] + pd.Timedelta(hours=72)})
-        cells = pd.concat([cells, pd.DataFrame(
-            [{"account_id": f"r{i}", "cluster": int(c), "window": int(w), "n": 3, "n_prompts": 3}
-             for c, w in zip(rng.choice(8, 10), rng.choice(12, 10))])])
+        extra.append(
+            {
+                **signals.iloc[0].to_dict(),
+                "account_id": f"r{i}",
+                "n_req": 30,
+                "gap_cv": 1.4,
+                "hour_entropy": 0.7,
+                "last_ts": signals.iloc[0]["first_ts"] + pd.Timedelta(hours=72),
+            }
+        )
+        cells = pd.concat(
+            [
+                cells,
+                pd.DataFrame(
+                    [
+                        {"account_id": f"r{i}", "cluster": int(c), "window": int(w), "n": 3, "n_prompts": 3}
+                        for c, w in zip(rng.choice(8, 10), rng.choice(12, 10))
+                    ]
+                ),
+            ]
+        )
     signals = pd.concat([signals, pd.DataFrame(extra)], ignore_index=True)
     det = detect(signals, cells, prompts, neighbours=neighbours)
     by_content = det.campaigns[det.campaigns["pass"] == PASS_CONTENT]

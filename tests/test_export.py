@@ -9,7 +9,7 @@ from clusterkit.cli import main
 from clusterkit.export import safe_csv
 from clusterkit.store import Store
 
-HOSTILE = ["=HYPERLINK(\"http://x\",\"click\")", "@SUM(A1:A9)", "+1+2", "-3+4", "\tTAB", "\rCR", "plain", 'say "hi"']
+HOSTILE = ['=HYPERLINK("http://x","click")', "@SUM(A1:A9)", "+1+2", "-3+4", "\tTAB", "\rCR", "plain", 'say "hi"']
 
 
 def test_formula_cells_are_neutralised_and_others_kept():

@@ -22,9 +22,8 @@ from .linking import (
     bursts,
     communities,
     components,
-    cores,
     coordination,
-    epoch_seconds,
+    cores,
     index,
     successions,
 )

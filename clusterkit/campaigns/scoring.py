@@ -11,7 +11,6 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ..errors import ClusterkitError
 from ..lineage import package_versions, source_digest
 from . import signals as sql
 from .detect import detect
@@ -91,9 +90,7 @@ def score(
     The fixed parts of mined templates are embedded (to tell applications from campaigns) with
     ``embedder`` or, by default, the model the cluster run's map was built with."""
     params = params or DetectParams()
-    cluster_run_id = cluster_run_id or store.latest_run("cluster")
-    if cluster_run_id is None:
-        raise ClusterkitError("no cluster run yet: run `clusterkit cluster` (or `clusterkit run LOG`) first")
+    cluster_run_id = store.resolve_run("cluster", cluster_run_id)
     run_params = {
         **asdict(params),
         "window_hours": window_hours,
