@@ -117,7 +117,12 @@ def _print_ingest(console: Any, report: Any) -> None:
     console.print(t)
     for f in report.files:
         mapped = ", ".join(f"{k}={v}" for k, v in f.fields.items() if v and k != "meta")
-        console.print(f"[dim]{f.path} ({f.format}, {f.rows:,} rows): {mapped}[/dim]")
+        console.print(_plain(f"{f.path} ({f.format}, {f.rows:,} rows): {mapped}"), style="dim")
+        if f.kept:  # source keys are log content: never read as markup
+            console.print(_plain(f"  kept in extra.columns: {', '.join(f.kept)}"), style="dim")
+        for name in f.missing_meta:
+            path = f.fields["meta"].get(name)
+            console.print(_plain(f"  --meta {name}={path}: no value at that path in the first records"), style="yellow")
 
 
 def _print_info(console: Any, info: Any) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import orjson
 
 from .chat import extract_prompt
 from .errors import ClusterkitError, MappingError
-from .mapping import FieldMap, compile_path, detect_fields
+from .mapping import FieldMap, compile_path, detect_fields, missing_meta, unmapped_keys, used_roots
 from .readers import RawRecord, discover_files, parse_json_line, read_records
 from .textnorm import content_hash, prompt_hash, text_hash
 from .times import parse_timestamp_us
@@ -52,6 +53,10 @@ class FileReport:
     format: str
     rows: int
     fields: dict[str, Any]
+    #: source keys no field reads, kept per request in ``extra["columns"]`` (seen in the first records)
+    kept: list[str] = field(default_factory=list)
+    #: ``meta`` names whose path holds a value in none of the first records
+    missing_meta: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,21 @@ class _Columns:
         return pa.Table.from_arrays(arrays, names=list(self.names))
 
 
+_INTEGRAL = re.compile(r"[+-]?\d+\.0+")
+
+
+def _ident(value: Any) -> str | None:
+    """An identifier (account, organisation, request id) as text: like :func:`_scalar`, with an
+    integral number written as an integer - ``123``, ``123.0`` (what pandas writes for an integer
+    column holding a NaN) and ``"123.0"`` are one account."""
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    s = _scalar(value)
+    if s is not None and _INTEGRAL.fullmatch(s):
+        return s[: s.index(".")]
+    return s
+
+
 def _scalar(value: Any) -> str | None:
     """A non-blank scalar as a string, else ``None``."""
     if type(value) is str:
@@ -151,6 +171,7 @@ class _Mapper:
         self.get_ip = compile_path(fields.ip)
         self.get_ua = compile_path(fields.user_agent)
         self.get_meta = [(name, compile_path(path)) for name, path in fields.meta.items()]
+        self.roots = used_roots(fields)
 
     def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
         f = self.f
@@ -167,7 +188,7 @@ class _Mapper:
             return ("empty_prompt", "prompt is empty or whitespace only")
 
         account_value = self.get_account(obj)
-        account = _scalar(account_value)
+        account = _ident(account_value)
         if account is None:
             what = "an object, not an id" if isinstance(account_value, (dict, list)) else "missing or empty"
             return ("missing_account", f"account at {f.account!r} is {what}")
@@ -181,7 +202,7 @@ class _Mapper:
             return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}: {exc}")
 
         model = _scalar(self.get_model(obj)) or chat.model
-        org = _scalar(self.get_org(obj))
+        org = _ident(self.get_org(obj))
         ip = _scalar(self.get_ip(obj))
         ua = _scalar(self.get_ua(obj))
 
@@ -190,6 +211,10 @@ class _Mapper:
             value = get(obj)
             if value is not None:
                 extra[name] = value
+        # nothing the map does not read is dropped: other source keys are kept as they came
+        columns = {k: v for k, v in obj.items() if k not in self.roots and v is not None and v != ""}
+        if columns:
+            extra["columns"] = columns
         if chat.messages is not None:
             extra["n_turns"] = chat.n_turns
             if chat.n_turns > 1 or chat.other_blocks:  # a lone user turn is the prompt itself
@@ -205,7 +230,7 @@ class _Mapper:
         system = chat.system
         shash = text_hash(system) if system and system.strip() else None
         row_hash = content_hash(account, ts, phash, shash, model, org, ip, ua, extra_json)
-        rid = _scalar(self.get_id(obj))
+        rid = _ident(self.get_id(obj))
         if rid is None:
             rid = "auto:" + row_hash
         return (
@@ -228,8 +253,11 @@ class _Mapper:
         )
 
 
-def _detect(records: Iterator[RawRecord], fields: FieldMap, path: Path) -> tuple[FieldMap, list[RawRecord]]:
-    """Read the first records of a file, fill undetected fields, return them for replay."""
+def _detect(
+    records: Iterator[RawRecord], fields: FieldMap, path: Path
+) -> tuple[FieldMap, list[RawRecord], list[str], list[str]]:
+    """Read the first records of a file, fill undetected fields, return them for replay with the
+    source keys no field reads and the ``meta`` names found in none of them."""
     head: list[RawRecord] = []
     samples: list[dict[str, Any]] = []
     for rec in records:
@@ -247,7 +275,7 @@ def _detect(records: Iterator[RawRecord], fields: FieldMap, path: Path) -> tuple
             f"{path}: cannot find the {', '.join(missing)} field(s) among the keys {{{keys}}}; "
             f"give them with {flags} (dotted paths, e.g. --account account.id)"
         )
-    return resolved, head
+    return resolved, head, unmapped_keys(resolved, samples), missing_meta(resolved, samples)
 
 
 def _map_records(records: Iterable[RawRecord], mapper: _Mapper, file_index: int) -> tuple[list, list]:
@@ -326,7 +354,7 @@ def ingest(
         for file_index, path in enumerate(files):
             stream = read_records(path)
             records = iter(stream)
-            resolved, head = _detect(records, base, path)
+            resolved, head, kept, missing = _detect(records, base, path)
             mapper = _Mapper(resolved, str(path), stream.format)
             parallel = workers > 1 and stream.format == "jsonl" and stream.size >= _PARALLEL_MIN_BYTES
             if parallel:
@@ -344,7 +372,7 @@ def ingest(
                     sink.add(*_map_records(chunk, mapper, file_index))
                     sink.report(stream.bytes_read)
             sink.file_done(stream.size)
-            reports.append(FileReport(str(path), stream.format, rows, resolved.as_dict()))
+            reports.append(FileReport(str(path), stream.format, rows, resolved.as_dict(), kept, missing))
         sink.flush()
         counts = store.commit_ingest(run_id)
     except BaseException as exc:
@@ -372,7 +400,9 @@ def ingest(
         "duplicates": report.duplicates,
         "quarantined": report.quarantine_reasons,
         "new_prompts": report.new_prompts,
-        "files": [{"path": r.path, "format": r.format, "rows": r.rows, "fields": r.fields} for r in reports],
+        "files": [
+            {"path": r.path, "format": r.format, "rows": r.rows, "fields": r.fields, "kept": r.kept} for r in reports
+        ],
     }
     store.finish_run(run_id, status="ok", timings={"ingest": seconds}, stats=stats)
     return report

@@ -2,7 +2,10 @@
 
 Paths are dotted (``account.id``, ``request.messages.0.content``); a key that itself contains
 dots (a CSV column named ``user.id``) is matched literally first. Fields not given are
-auto-detected from the first records of each file, from the common names listed below.
+auto-detected from the first records of each file, from the common names listed below, matched
+whatever their case and separators (``SourceIP`` is ``source_ip``, ``Model`` is ``model``) and
+looked for in nested objects (``body.user``), with the common batch and gateway shapes among them
+(OpenAI Batch ``custom_id``/``body``, Anthropic message batches ``custom_id``/``params``).
 """
 
 from __future__ import annotations
@@ -14,13 +17,35 @@ from typing import Any
 
 from .errors import MappingError
 
-__all__ = ["COLUMN_FIELDS", "FieldMap", "detect_fields", "get_path", "parse_meta_options"]
+__all__ = [
+    "COLUMN_FIELDS",
+    "FieldMap",
+    "detect_fields",
+    "get_path",
+    "missing_meta",
+    "parse_meta_options",
+    "resolve_path",
+    "unmapped_keys",
+    "used_roots",
+]
 
 #: Request columns that ``--meta NAME=PATH`` fills directly instead of ``extra``.
 COLUMN_FIELDS = ("model", "org_id", "ip", "user_agent")
 
 _CANDIDATES: dict[str, tuple[str, ...]] = {
-    "text": ("prompt", "text", "request", "body", "messages", "input", "query", "content", "question", "instruction"),
+    "text": (
+        "prompt",
+        "text",
+        "request",
+        "body",
+        "messages",
+        "input",
+        "query",
+        "content",
+        "question",
+        "instruction",
+        "params",
+    ),
     "account": (
         "account_id",
         "user_id",
@@ -31,10 +56,14 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "account",
         "user",
         "uid",
+        "body.user",
+        "params.metadata.user_id",
+        "metadata.user_id",
+        "request.user",
     ),
     "time": ("timestamp", "created_at", "time", "ts", "created", "datetime", "date", "request_time", "event_time"),
-    "id": ("request_id", "id", "uuid", "event_id", "message_id"),
-    "model": ("model", "request.model", "body.model", "model_name"),
+    "id": ("request_id", "custom_id", "id", "uuid", "event_id", "message_id"),
+    "model": ("model", "request.model", "body.model", "params.model", "model_name", "model_id"),
     "org_id": (
         "org_id",
         "organization_id",
@@ -164,8 +193,36 @@ def parse_meta_options(meta: Mapping[str, str] | Iterable[str] | None) -> dict[s
     return out
 
 
+def _norm(key: str) -> str:
+    """A key as compared with the candidate names: lower case, no ``_``, ``-`` or spaces."""
+    return re.sub(r"[\s_\-]+", "", key).lower()
+
+
+def resolve_path(obj: Any, path: str) -> str | None:
+    """The path as spelled in ``obj`` whose keys match ``path``'s whatever their case and
+    separators (exact keys first), where it leads to a value; else ``None``."""
+    if isinstance(obj, dict) and path in obj:
+        return path if obj[path] is not None else None
+    cur, spelled = obj, []
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        if part in cur:
+            key = part
+        else:
+            key = next((k for k in cur if isinstance(k, str) and _norm(k) == _norm(part)), None)
+            if key is None:
+                return None
+        spelled.append(key)
+        cur = cur[key]
+        if cur is None:
+            return None
+    return ".".join(spelled)
+
+
 def detect_fields(fields: FieldMap, samples: list[dict[str, Any]]) -> FieldMap:
-    """Fill the fields left as ``None`` with the first candidate path present in ``samples``.
+    """Fill the fields left as ``None`` with the first candidate path present in ``samples``
+    (matched as :func:`resolve_path` does, and returned as the data spells it).
 
     Fields that cannot be found stay ``None``; the caller decides which are required.
     """
@@ -175,8 +232,31 @@ def detect_fields(fields: FieldMap, samples: list[dict[str, Any]]) -> FieldMap:
             continue
         found = None
         for cand in candidates:
-            if any(get_path(s, cand) is not None for s in samples):
-                found = cand
+            found = next((p for p in (resolve_path(s, cand) for s in samples) if p is not None), None)
+            if found is not None:
                 break
         updates[name] = found
     return replace(fields, **updates)
+
+
+def used_roots(fields: FieldMap) -> frozenset[str]:
+    """The top-level keys a map reads (a path's first part, and the whole path for a flat column
+    whose name holds dots)."""
+    paths = [getattr(fields, name) for name in _CANDIDATES] + list(fields.meta.values())
+    return frozenset(x for p in paths if p for x in (p, p.split(".")[0]))
+
+
+def unmapped_keys(fields: FieldMap, samples: list[dict[str, Any]]) -> list[str]:
+    """Top-level keys of ``samples`` that no field of ``fields`` reads, in first-seen order."""
+    roots = used_roots(fields)
+    seen: dict[str, None] = {}
+    for sample in samples:
+        for key in sample:
+            if key not in roots:
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+def missing_meta(fields: FieldMap, samples: list[dict[str, Any]]) -> list[str]:
+    """``--meta`` names whose path leads to a value in none of ``samples``."""
+    return [name for name, path in fields.meta.items() if all(get_path(s, path) is None for s in samples)]

@@ -1,0 +1,93 @@
+"""Log shapes a new user brings (findings of the foundation issue): OpenAI Batch files, CSVs whose
+column names differ in case, columns no field reads, float ids, a --meta path that is not there -
+real files written here, ingested into real DuckDB stores."""
+
+import csv
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from conftest import write_jsonl
+
+from clusterkit.cli import main
+from clusterkit.ingest import ingest
+from clusterkit.store import Store
+
+
+def test_openai_batch_log_is_recognised(store, tmp_path):
+    rows = [
+        {
+            "custom_id": f"task-{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "created_at": f"2026-03-01T10:0{i}:00Z",
+            "body": {
+                "model": "gpt-4o-mini",
+                "user": "acct-7" if i % 2 else "acct-8",
+                "max_tokens": 512,
+                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": f"question {i}"}],
+            },
+        }
+        for i in range(4)
+    ]
+    report = ingest(store, write_jsonl(tmp_path / "batch.jsonl", rows))
+    assert (report.read, report.ingested, report.quarantined) == (4, 4, 0)
+    fields = report.files[0].fields
+    assert (fields["id"], fields["account"], fields["text"], fields["model"]) == (
+        "custom_id",
+        "body.user",
+        "body",
+        "body.model",
+    )
+    df = store.sql("SELECT request_id, account_id, model, extra FROM requests ORDER BY request_id")
+    assert list(df["request_id"]) == [f"task-{i}" for i in range(4)]
+    assert set(df["account_id"]) == {"acct-7", "acct-8"} and set(df["model"]) == {"gpt-4o-mini"}
+    extra = orjson.loads(df["extra"][0])
+    assert extra["columns"] == {"method": "POST", "url": "/v1/chat/completions"}
+    assert extra["request_params"]["max_tokens"] == 512
+    assert report.files[0].kept == ["method", "url"]
+
+
+def test_csv_columns_in_any_case_and_unmapped_ones_kept(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Prompt", "UserID", "Timestamp", "Model", "SourceIP", "Region"])
+        w.writerow(["hello there", "u1", "2026-03-01T10:00:00Z", "m-large", "10.1.2.3", "eu-west"])
+        w.writerow(["second one", "u2", "2026-03-01T10:05:00Z", "m-small", "10.1.2.4", ""])
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", str(path), "--db", str(db), "--meta", "tier=Tier"]) == 0
+    out = capsys.readouterr().out
+    assert "kept in extra.columns: Region" in out
+    assert "--meta tier=Tier: no value at that path" in out
+    with Store(db, read_only=True) as store:
+        df = store.sql("SELECT account_id, model, ip, extra FROM requests ORDER BY account_id")
+    assert list(df["model"]) == ["m-large", "m-small"] and list(df["ip"]) == ["10.1.2.3", "10.1.2.4"]
+    assert orjson.loads(df["extra"][0])["columns"] == {"Region": "eu-west"}
+    assert df["extra"].isna()[1]  # an empty cell is no value
+
+
+def test_integral_float_ids_are_one_account(store, tmp_path):
+    """pandas writes an integer column holding a NaN as floats: 123.0 is account 123."""
+    table = pa.table(
+        {
+            "prompt": ["a", "b", "c"],
+            "account_id": pa.array([123.0, 123.0, None], pa.float64()),
+            "org_id": pa.array([7.0, 7.0, 7.0]),
+            "timestamp": ["2026-03-01T10:00:00Z", "2026-03-01T10:01:00Z", "2026-03-01T10:02:00Z"],
+        }
+    )
+    pq.write_table(table, tmp_path / "f.parquet")
+    write_jsonl(
+        tmp_path / "j.jsonl",
+        [
+            {"prompt": "d", "account_id": 123, "timestamp": "2026-03-01T10:03:00Z"},
+            {"prompt": "e", "account_id": "123.0", "timestamp": "2026-03-01T10:04:00Z"},
+            {"prompt": "f", "account_id": "123.5", "timestamp": "2026-03-01T10:05:00Z"},
+        ],
+    )
+    report = ingest(store, [tmp_path / "f.parquet", tmp_path / "j.jsonl"])
+    assert report.quarantine_reasons == {"missing_account": 1}
+    accounts = store.sql("SELECT account_id, count(*) AS n FROM requests GROUP BY 1 ORDER BY 1")
+    assert dict(zip(accounts["account_id"], accounts["n"])) == {"123": 4, "123.5": 1}
+    assert set(store.sql("SELECT org_id FROM requests WHERE org_id IS NOT NULL")["org_id"]) == {"7"}
