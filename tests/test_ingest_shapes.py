@@ -91,3 +91,20 @@ def test_integral_float_ids_are_one_account(store, tmp_path):
     accounts = store.sql("SELECT account_id, count(*) AS n FROM requests GROUP BY 1 ORDER BY 1")
     assert dict(zip(accounts["account_id"], accounts["n"])) == {"123": 4, "123.5": 1}
     assert set(store.sql("SELECT org_id FROM requests WHERE org_id IS NOT NULL")["org_id"]) == {"7"}
+
+
+def test_the_same_rows_under_another_id_mapping_add_nothing(store, tmp_path):
+    rows = [
+        {"request_id": f"r{i}", "uuid": f"u{i}", "prompt": f"p{i}", "account_id": "a", "timestamp": f"2026-03-01T10:0{i}:00Z"}
+        for i in range(5)
+    ]
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    first = ingest(store, path)
+    assert first.ingested == 5
+    for how in ({"id": "uuid"}, {"id": ""}):  # another id column; no id at all (content ids)
+        again = ingest(store, path, **how)
+        assert (again.read, again.ingested, again.duplicates, again.quarantined) == (5, 0, 5, 0)
+    assert store.sql("SELECT count(*) AS n FROM requests")["n"][0] == 5
+    # a genuinely new request of the same account at another time still lands
+    write_jsonl(tmp_path / "more.jsonl", [{**rows[0], "request_id": "r9", "timestamp": "2026-03-01T11:00:00Z"}])
+    assert ingest(store, tmp_path / "more.jsonl").ingested == 1

@@ -1,11 +1,14 @@
 -- Classify every staged row against the store and against earlier rows with the same id:
--- 'new' (first of its id, not stored yet), 'duplicate' (same id, same content) or
--- 'conflict' (same id, different content: quarantined).
+-- 'new' (first of its id, not stored yet), 'duplicate' (same id, same content; or a request the
+-- store already holds under another id - the same account, time, prompt, system prompt and model,
+-- as when a log is ingested again with another --id mapping) or 'conflict' (same id, different
+-- content: quarantined).
 CREATE OR REPLACE TEMP TABLE _classified AS
 SELECT s.*,
        CASE
            WHEN r.request_id IS NOT NULL AND r.row_hash = s.row_hash THEN 'duplicate'
            WHEN r.request_id IS NOT NULL THEN 'conflict'
+           WHEN c.account_id IS NOT NULL THEN 'duplicate'
            WHEN s.rn = 1 THEN 'new'
            WHEN s.row_hash = s.first_hash THEN 'duplicate'
            ELSE 'conflict'
@@ -21,7 +24,14 @@ FROM (
     FROM _stage_requests
     WINDOW w AS (PARTITION BY request_id ORDER BY seq)
 ) AS s
-LEFT JOIN requests AS r USING (request_id);
+LEFT JOIN requests AS r USING (request_id)
+LEFT JOIN (
+    SELECT DISTINCT account_id, ts, prompt_hash, system_hash, model
+    FROM requests
+    WHERE (account_id, ts) IN (SELECT account_id, ts FROM _stage_requests)
+) AS c
+    ON c.account_id = s.account_id AND c.ts = s.ts AND c.prompt_hash = s.prompt_hash
+   AND c.system_hash IS NOT DISTINCT FROM s.system_hash AND c.model IS NOT DISTINCT FROM s.model;
 
 INSERT INTO prompts (prompt_hash, text, n_chars, language, first_run_id, context)
 SELECT prompt_hash, text, length(text),
