@@ -208,7 +208,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from .store import Store
 
     console = _console()
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         bar, update = _bar(console, "embedding prompts")
         with bar:
             report = embed(
@@ -293,7 +293,7 @@ def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
 def cmd_cluster(args: argparse.Namespace) -> int:
     from .store import Store
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         _run_engine(
             _console(),
             store,
@@ -398,7 +398,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .store import Store
 
     console = _console()
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         result = score(
             store,
             cluster_run_id=args.run,

@@ -76,6 +76,26 @@ def _bound(stmt: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
 _MAKES = {"ingest": "ingest LOG", "embed": "embed", "cluster": "cluster", "score": "score"}
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """Whether ``path`` starts like a DuckDB database file (its magic bytes at offset 8)."""
+    with path.open("rb") as fh:
+        return fh.read(12)[8:12] == b"DUCK"
+
+
+def _open_error(path: str, exc: Exception) -> str:
+    """DuckDB's open error in one line a user can act on (a lock held by another process above all)."""
+    text = str(exc)
+    if "lock" in text.lower():
+        held = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+        who = f"process {held.group(2)} ({held.group(1)})" if held else "another process"
+        return (
+            f"{path}: {who} has this store open for writing; DuckDB allows one writing process per file "
+            "and no other process meanwhile. Close it there (a notebook: `store.close()` or restart its "
+            "kernel; a command: let it finish) or work on a copy of the file."
+        )
+    return f"{path}: cannot open the DuckDB store: {text}"
+
+
 def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
@@ -127,7 +147,12 @@ class StoreInfo:
 class Store:
     """A clusterkit DuckDB store. Use as a context manager or call :meth:`close`.
 
-    ``Store(":memory:")`` gives a throw-away store for tests and scripts.
+    ``Store(":memory:")`` gives a throw-away store for tests and scripts. ``create=False`` refuses
+    a path where no store exists yet (commands that only read or extend a store: a mistyped
+    ``--db`` is an error, not a new empty store).
+
+    DuckDB allows one process to have a store open for writing, and none to read it meanwhile; a
+    store held by another process is refused with one line naming that process and what to do.
     """
 
     def __init__(
@@ -135,6 +160,7 @@ class Store:
         path: str | os.PathLike[str] = DEFAULT_DB,
         *,
         read_only: bool = False,
+        create: bool = True,
         memory_limit: str | None = "2GB",
         threads: int | None = None,
     ) -> None:
@@ -150,14 +176,16 @@ class Store:
             p = Path(self.path)
             if p.is_dir():
                 raise StoreError(f"{p}: is a folder; give a file path for the store, e.g. {p / 'clusterkit.duckdb'}")
-            if read_only and not p.exists():
+            if (read_only or not create) and not p.exists():
                 raise StoreError(f"{p}: no such store; create it with `clusterkit ingest LOG --db {p}`")
+            if p.is_file() and p.stat().st_size >= 12 and not _is_duckdb_file(p):
+                raise StoreError(f"{p}: not a DuckDB store (a log? ingest it with `clusterkit ingest {p} --db STORE`)")
             if not read_only:
                 p.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
+            raise StoreError(_open_error(self.path, exc)) from exc
         self._con.execute("SET TimeZone = 'UTC'")
         # DuckDB's own progress bar prints into stdout for queries over 2 s, through the CLI's bars
         # and into logs; clusterkit reports progress itself. Inside Jupyter without ipywidgets

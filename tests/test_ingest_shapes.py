@@ -95,7 +95,13 @@ def test_integral_float_ids_are_one_account(store, tmp_path):
 
 def test_the_same_rows_under_another_id_mapping_add_nothing(store, tmp_path):
     rows = [
-        {"request_id": f"r{i}", "uuid": f"u{i}", "prompt": f"p{i}", "account_id": "a", "timestamp": f"2026-03-01T10:0{i}:00Z"}
+        {
+            "request_id": f"r{i}",
+            "uuid": f"u{i}",
+            "prompt": f"p{i}",
+            "account_id": "a",
+            "timestamp": f"2026-03-01T10:0{i}:00Z",
+        }
         for i in range(5)
     ]
     path = write_jsonl(tmp_path / "log.jsonl", rows)
