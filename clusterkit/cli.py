@@ -227,7 +227,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     console.print(
         f"{report.model_id}: embedded {report.embedded:,} prompts ({rate:,.0f}/s), "
         f"{report.cached:,} already cached, {report.truncated:,} truncated to the model window "
-        f"(run {report.run_id})"
+        + (f"(run {report.run_id})" if report.embedded else "(nothing to embed: no run recorded)")
     )
     return 0
 

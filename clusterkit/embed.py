@@ -142,7 +142,8 @@ def embed_texts(
 class EmbedReport:
     """What one ``embed`` call did."""
 
-    run_id: int
+    #: the run that embedded the prompts; with nothing left to embed, the last embed run of the model
+    run_id: int | None
     model_id: str
     embedded: int
     cached: int
@@ -212,56 +213,58 @@ def embed(
         "threads": threads,
         "engine": engine,
     }
-    run_id = store.start_run(
-        "embed",
-        params,
-        parent_run_id=store.latest_run("ingest"),
-        versions=package_versions("sentence-transformers", "onnxruntime", "openvino", "torch", "transformers", "ray"),
-    )
-    embedded = truncated = 0
-    timings = {"encode": 0.0, "write": 0.0, "read": 0.0}
-    try:
-        if missing:
-            table = None
-            if engine == "ray":
-                from .ray_engine import ray_batches
+    if not missing:
+        # nothing to do records nothing: the vectors' own embed run stays the parent of what follows
+        return EmbedReport(_last_embed_run(store, model_id), model_id, 0, total, 0, time.perf_counter() - started)
+    versions = package_versions("sentence-transformers", "onnxruntime", "openvino", "torch", "transformers", "ray")
+    with store.recorded_run("embed", params, parent_run_id=store.latest_run("ingest"), versions=versions) as record:
+        run_id = record.run_id
+        timings = record.timings
+        timings.update({"encode": 0.0, "write": 0.0, "read": 0.0})
+        embedded = truncated = 0
+        record.stats["embedded"] = 0
+        table = None
+        if engine == "ray":
+            from .ray_engine import ray_batches
 
-                batches = ray_batches(
-                    store,
-                    missing,
-                    model=model,
-                    backend=backend,
-                    batch_size=batch_size,
-                    chunk_size=chunk_size,
-                    threads=threads,
-                    address=address,
-                    export_dir=export_dir,
-                    workers=workers,
-                    timings=timings,
-                )
-            else:
-                batches = _local_batches(store, emb, missing, chunk_size, timings)
-            # the token window comes with each batch: with Ray only the workers load the model
-            for hashes, vectors, n_tokens, max_tokens in batches:
-                t2 = time.perf_counter()
-                if table is None:
-                    table = store.embedding_table(model_id, vectors.shape[1], max_tokens)
-                store.write_embeddings(table, hashes, vectors, n_tokens, max_tokens, run_id)
-                timings["write"] += time.perf_counter() - t2
-                embedded += len(hashes)
-                if n_tokens is not None and max_tokens:
-                    truncated += int((np.asarray(n_tokens) > max_tokens).sum())
-                if progress:
-                    progress(embedded, len(missing))
-    except BaseException as exc:
-        store.finish_run(
-            run_id,
-            status="failed",
-            timings=timings,
-            stats={"embedded": embedded, "error": str(exc)[:500] or type(exc).__name__},
-        )
-        raise
-    seconds = time.perf_counter() - started
-    stats = {"embedded": embedded, "cached": total - len(missing), "truncated": truncated}
-    store.finish_run(run_id, status="ok", timings={**timings, "total": seconds}, stats=stats)
+            batches = ray_batches(
+                store,
+                missing,
+                model=model,
+                backend=backend,
+                batch_size=batch_size,
+                chunk_size=chunk_size,
+                threads=threads,
+                address=address,
+                export_dir=export_dir,
+                workers=workers,
+                timings=timings,
+            )
+        else:
+            batches = _local_batches(store, emb, missing, chunk_size, timings)
+        # the token window comes with each batch: with Ray only the workers load the model
+        for hashes, vectors, n_tokens, max_tokens in batches:
+            t2 = time.perf_counter()
+            if table is None:
+                table = store.embedding_table(model_id, vectors.shape[1], max_tokens)
+            store.write_embeddings(table, hashes, vectors, n_tokens, max_tokens, run_id)
+            timings["write"] += time.perf_counter() - t2
+            embedded += len(hashes)
+            record.stats["embedded"] = embedded
+            if n_tokens is not None and max_tokens:
+                truncated += int((np.asarray(n_tokens) > max_tokens).sum())
+            if progress:
+                progress(embedded, len(missing))
+        seconds = time.perf_counter() - started
+        timings["total"] = seconds
+        record.stats.update({"embedded": embedded, "cached": total - len(missing), "truncated": truncated})
     return EmbedReport(run_id, model_id, embedded, total - len(missing), truncated, seconds)
+
+
+def _last_embed_run(store: Any, model_id: str) -> int | None:
+    """The latest finished embed run of ``model_id`` (None for vectors stored before runs were kept)."""
+    found = store.sql(
+        "SELECT max(run_id) AS r FROM runs WHERE kind = 'embed' AND status = 'ok' AND params->>'model_id' = ?",
+        [model_id],
+    )["r"].iloc[0]
+    return None if found != found or found is None else int(found)

@@ -345,7 +345,36 @@ def ingest(
         workers = max(1, min(4, os.cpu_count() or 1))
     started = _now()
     params = {"paths": [str(p) for p in files], "fields": base.as_dict(), "batch_size": batch_size}
-    run_id = store.start_run("ingest", params)
+    with store.recorded_run("ingest", params) as record:
+        report = _ingest_files(store, record.run_id, files, base, batch_size, workers, progress, started)
+        record.timings["ingest"] = report.seconds
+        record.stats.update(
+            {
+                "read": report.read,
+                "ingested": report.ingested,
+                "duplicates": report.duplicates,
+                "quarantined": report.quarantine_reasons,
+                "new_prompts": report.new_prompts,
+                "files": [
+                    {"path": r.path, "format": r.format, "rows": r.rows, "fields": r.fields, "kept": r.kept}
+                    for r in report.files
+                ],
+            }
+        )
+    return report
+
+
+def _ingest_files(
+    store: Any,
+    run_id: int,
+    files: list[Path],
+    base: FieldMap,
+    batch_size: int,
+    workers: int,
+    progress: ProgressFn | None,
+    started: float,
+) -> IngestReport:
+    """Stage and commit every file of one ingest run."""
     sink = _Sink(store, batch_size, progress, sum(p.stat().st_size for p in files))
     reports: list[FileReport] = []
     pool = None
@@ -375,37 +404,20 @@ def ingest(
             reports.append(FileReport(str(path), stream.format, rows, resolved.as_dict(), kept, missing))
         sink.flush()
         counts = store.commit_ingest(run_id)
-    except BaseException as exc:
-        store.finish_run(run_id, status="failed", stats={"error": str(exc)[:500]})
-        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    seconds = _now() - started
-    read = sum(r.rows for r in reports)
-    report = IngestReport(
+    return IngestReport(
         run_id=run_id,
         files=reports,
-        read=read,
+        read=sum(r.rows for r in reports),
         ingested=counts.ingested,
         duplicates=counts.duplicates,
         quarantine_reasons=counts.quarantined,
         new_prompts=counts.new_prompts,
         new_system_prompts=counts.new_system_prompts,
-        seconds=seconds,
+        seconds=_now() - started,
     )
-    stats = {
-        "read": report.read,
-        "ingested": report.ingested,
-        "duplicates": report.duplicates,
-        "quarantined": report.quarantine_reasons,
-        "new_prompts": report.new_prompts,
-        "files": [
-            {"path": r.path, "format": r.format, "rows": r.rows, "fields": r.fields, "kept": r.kept} for r in reports
-        ],
-    }
-    store.finish_run(run_id, status="ok", timings={"ingest": seconds}, stats=stats)
-    return report
 
 
 class _Sink:

@@ -19,7 +19,7 @@ from .cluster import FIT_SAMPLE, FIT_THRESHOLD, Clusterer, cluster, near_duplica
 from .describe import class_tfidf_keywords, representatives
 from .embed import Embedder, embed, get_embedder
 from .errors import ClusterkitError
-from .lineage import package_versions
+from .lineage import package_versions, source_digest
 from .models import DEFAULT_BACKEND
 from .reduce import Reducer, nearest_neighbours, reduce
 
@@ -119,6 +119,9 @@ def run(
         "selection": "eom, max cluster size n/10",
         "cluster_fit": f"sample of {FIT_SAMPLE} above {FIT_THRESHOLD}, rest by approximate_predict",
         "inputs": _fingerprint(embedded.model_id, hashes),
+        # the code that decides the result (fit thresholds, sample sizes, graph and cell constants,
+        # stop words): change any and the stored run is not reused
+        "code": source_digest("clusterkit.pipeline", "clusterkit.reduce", "clusterkit.cluster", "clusterkit.describe"),
         "n_prompts": len(hashes),
     }
     timings["load"] = time.perf_counter() - t0
@@ -128,13 +131,10 @@ def run(
         stats = store.run(found)["stats"]
         return RunResult(found, embedded.run_id, len(hashes), stats["n_clusters"], stats["noise_share"], True, timings)
 
-    run_id = store.start_run(
-        "cluster",
-        params,
-        parent_run_id=embedded.run_id,
-        versions=package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers"),
-    )
-    try:
+    versions = package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers")
+    with store.recorded_run("cluster", params, parent_run_id=embedded.run_id, versions=versions) as record:
+        run_id = record.run_id
+        record.timings = timings
         with _stage(timings, "neighbours", say, "nearest neighbours"):
             neighbours = nearest_neighbours(
                 vectors, k=max(n_neighbors, 10), random_state=random_state, progress=progress
@@ -168,17 +168,15 @@ def run(
             store.write_semantic_run(
                 run_id, hashes, coords, xy, result.labels, result.probabilities, result.dup_groups, keywords, reps
             )
-    except BaseException as exc:
-        store.finish_run(run_id, status="failed", timings=timings, stats={"error": str(exc)[:500]})
-        raise
-    stats = {
-        "n_prompts": len(hashes),
-        "n_clusters": result.n_clusters,
-        "noise_share": result.noise_share,
-        "n_dup_groups": int(result.dup_groups.max() + 1) if len(result.dup_groups) else 0,
-        "min_cluster_size": result.min_cluster_size,
-        "min_samples": result.min_samples,
-        "cluster_fitted_on": result.fitted_on or len(hashes),
-    }
-    store.finish_run(run_id, status="ok", timings=timings, stats=stats)
+        record.stats.update(
+            {
+                "n_prompts": len(hashes),
+                "n_clusters": result.n_clusters,
+                "noise_share": result.noise_share,
+                "n_dup_groups": int(result.dup_groups.max() + 1) if len(result.dup_groups) else 0,
+                "min_cluster_size": result.min_cluster_size,
+                "min_samples": result.min_samples,
+                "cluster_fitted_on": result.fitted_on or len(hashes),
+            }
+        )
     return RunResult(run_id, embedded.run_id, len(hashes), result.n_clusters, result.noise_share, False, timings)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import socket
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +76,29 @@ def _bound(stmt: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
 
 #: the command that makes each kind of run (named in "no such run yet" errors)
 _MAKES = {"ingest": "ingest LOG", "embed": "embed", "cluster": "cluster", "score": "score"}
+
+
+_HOST = socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class RunRecord:
+    """A run being recorded (:meth:`Store.recorded_run`): the stage fills ``stats`` and ``timings``."""
+
+    run_id: int
+    stats: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _is_duckdb_file(path: Path) -> bool:
@@ -196,6 +221,7 @@ class Store:
             pass
         if not read_only:
             self.migrate()
+            self._mark_abandoned_runs()
         elif self.schema_version() == 0:
             raise StoreError(f"{self.path}: not a clusterkit store (no schema_migrations table)")
 
@@ -301,13 +327,62 @@ class Store:
         parent_run_id: int | None = None,
         versions: Mapping[str, str] | None = None,
     ) -> int:
-        """Record a new run as ``running``; return its id."""
+        """Record a new run as ``running`` (with this process's id and host); return its id.
+        Stages record their runs through :meth:`recorded_run`."""
         row = self._row(
-            "INSERT INTO runs (kind, parent_run_id, params, versions, started_at, status) "
-            "VALUES (?, ?, ?, ?, now(), 'running') RETURNING run_id",
-            [kind, parent_run_id, _json(params), _json(versions or package_versions())],
+            "INSERT INTO runs (kind, parent_run_id, params, versions, started_at, status, pid, host) "
+            "VALUES (?, ?, ?, ?, now(), 'running', ?, ?) RETURNING run_id",
+            [kind, parent_run_id, _json(params), _json(versions or package_versions()), os.getpid(), _HOST],
         )
         return int(row[0])
+
+    @contextmanager
+    def recorded_run(
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        *,
+        parent_run_id: int | None = None,
+        versions: Mapping[str, str] | None = None,
+    ) -> Iterator[RunRecord]:
+        """The one way a stage records its run: started as ``running``; on leaving the block
+        ``ok`` with the ``stats`` and ``timings`` the stage put on the record, ``interrupted``
+        (Ctrl-C) or ``failed`` with the error's type, message and traceback in its stats."""
+        record = RunRecord(self.start_run(kind, params, parent_run_id=parent_run_id, versions=versions))
+        try:
+            yield record
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "failed"
+            error = {
+                "type": type(exc).__name__,
+                "message": str(exc)[:2000] or type(exc).__name__,
+                "traceback": "".join(traceback.format_exception(exc))[-8000:],
+            }
+            try:
+                self.finish_run(
+                    record.run_id, status=status, timings=record.timings, stats={**record.stats, "error": error}
+                )
+            except duckdb.Error:
+                pass  # the connection itself failed: the run is found 'running' with a gone process later
+            raise
+        self.finish_run(record.run_id, status="ok", timings=record.timings, stats=record.stats)
+
+    def _mark_abandoned_runs(self) -> int:
+        """Runs left ``running`` by a process of this host that no longer exists: ``interrupted``."""
+        rows = self._con.execute(
+            "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL", [_HOST]
+        ).fetchall()
+        gone = [run_id for run_id, pid in rows if pid != os.getpid() and not _alive(int(pid))]
+        for run_id in gone:
+            self._con.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = now(), "
+                "stats = json_merge_patch(coalesce(stats, '{}'), ?) WHERE run_id = ?",
+                [
+                    _json({"error": {"type": "ProcessGone", "message": "its process ended without finishing the run"}}),
+                    run_id,
+                ],
+            )
+        return len(gone)
 
     def finish_run(
         self,

@@ -102,13 +102,9 @@ def score(
     if found is not None:
         stats = store.run(found)["stats"]
         return ScoreResult(found, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], True)
-    run_id = store.start_run(
-        "score",
-        run_params,
-        parent_run_id=cluster_run_id,
-        versions=package_versions("networkx", "scipy", "scikit-learn"),
-    )
-    try:
+    versions = package_versions("networkx", "scipy", "scikit-learn")
+    with store.recorded_run("score", run_params, parent_run_id=cluster_run_id, versions=versions) as record:
+        run_id = record.run_id
         t0 = time.perf_counter()
         inputs = sql.detection_inputs(store, cluster_run_id, int(window_hours * 3600))
         t1 = time.perf_counter()
@@ -167,25 +163,23 @@ def score(
         store.write_scores(run_id, table, camp, det.edges)
         sql.write_group_signals(store, run_id, cluster_run_id)
         t2 = time.perf_counter()
-    except BaseException as exc:
-        store.finish_run(run_id, status="failed", stats={"error": str(exc)[:500]})
-        raise
-    stats = {
-        "accounts": len(table),
-        "flagged": int(table["flagged"].sum()),
-        "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
-        "calibration": det.calibration,
-        "template_intent": intent_note,
-        "templates": []
-        if intents is None
-        else [
-            {"fixed": f, "prompts": int(n), "app_likeness": round(float(a), 3)}
-            for f, n, a in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
-                ["fixed", "n_prompts", "app_likeness"]
-            ].itertuples(index=False)
-        ],
-    }
-    store.finish_run(run_id, status="ok", timings={"signals": t1 - t0, "detect": t2 - t1}, stats=stats)
+        stats = {
+            "accounts": len(table),
+            "flagged": int(table["flagged"].sum()),
+            "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
+            "calibration": det.calibration,
+            "template_intent": intent_note,
+            "templates": []
+            if intents is None
+            else [
+                {"fixed": f, "prompts": int(n), "app_likeness": round(float(a), 3)}
+                for f, n, a in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
+                    ["fixed", "n_prompts", "app_likeness"]
+                ].itertuples(index=False)
+            ],
+        }
+        record.stats.update(stats)
+        record.timings.update({"signals": t1 - t0, "detect": t2 - t1})
     return ScoreResult(run_id, cluster_run_id, stats["accounts"], stats["flagged"], stats["campaigns"], False)
 
 
