@@ -118,6 +118,16 @@ def _print_ingest(console: Any, report: Any) -> None:
     for f in report.files:
         mapped = ", ".join(f"{k}={v}" for k, v in f.fields.items() if v and k != "meta")
         console.print(_plain(f"{f.path} ({f.format}, {f.rows:,} rows): {mapped}"), style="dim")
+        if f.rows == 0:
+            console.print(_plain(f"  {f.path}: empty - no rows read"), style="yellow")
+        elif f.mostly_quarantined:
+            console.print(
+                _plain(
+                    f"  {f.path}: {f.quarantined:,} of {f.rows:,} rows quarantined - is it really {f.format}, "
+                    "and are the fields mapped? (see the quarantine table)"
+                ),
+                style="yellow",
+            )
         if f.kept:  # source keys are log content: never read as markup
             console.print(_plain(f"  kept in extra.columns: {', '.join(f.kept)}"), style="dim")
         for name in f.missing_meta:

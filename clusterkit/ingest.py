@@ -13,7 +13,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,14 @@ class FileReport:
     kept: list[str] = field(default_factory=list)
     #: ``meta`` names whose path holds a value in none of the first records
     missing_meta: list[str] = field(default_factory=list)
+    #: rows of this file quarantined by this ingest
+    quarantined: int = 0
+
+    @property
+    def mostly_quarantined(self) -> bool:
+        """More than half the rows quarantined: likely not the format its name says (a binary file
+        named ``.jsonl``) or a mapping that misses."""
+        return self.rows > 0 and self.quarantined > self.rows / 2
 
 
 @dataclass(frozen=True)
@@ -407,6 +415,9 @@ def _ingest_files(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    per_file = store.sql("SELECT source, count(*) AS n FROM quarantine WHERE run_id = ? GROUP BY 1", [run_id])
+    held = dict(zip(per_file["source"], per_file["n"].astype(int)))
+    reports = [replace(r, quarantined=held.get(r.path, 0)) for r in reports]
     return IngestReport(
         run_id=run_id,
         files=reports,

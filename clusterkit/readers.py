@@ -202,7 +202,14 @@ def _has_surrogates(s: str) -> bool:
 def _read_parquet(path: Path) -> Iterator[RawRecord]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    import pyarrow as pa
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        size = path.stat().st_size
+        why = "the file is empty (0 bytes)" if size == 0 else str(exc).split(". ")[0]
+        raise InputError(f"{path}: not a readable Parquet file: {why}") from exc
     n = 0
     for batch in pf.iter_batches(batch_size=8192):
         for obj in batch.to_pylist():

@@ -114,3 +114,22 @@ def test_the_same_rows_under_another_id_mapping_add_nothing(store, tmp_path):
     # a genuinely new request of the same account at another time still lands
     write_jsonl(tmp_path / "more.jsonl", [{**rows[0], "request_id": "r9", "timestamp": "2026-03-01T11:00:00Z"}])
     assert ingest(store, tmp_path / "more.jsonl").ingested == 1
+
+
+def test_empty_unreadable_and_binary_files_get_one_clear_line(tmp_path, capsys):
+    import os
+
+    pq.write_table(pa.table({"prompt": pa.array([], pa.string())}), tmp_path / "rows0.parquet")
+    (tmp_path / "bytes0.parquet").write_bytes(b"")
+    (tmp_path / "text.parquet").write_bytes(b"not parquet at all " * 20)
+    (tmp_path / "binary.jsonl").write_bytes(os.urandom(4000))
+    db = str(tmp_path / "s.duckdb")
+    assert main(["ingest", str(tmp_path / "rows0.parquet"), "--db", db]) == 0
+    assert "rows0.parquet: empty - no rows read" in capsys.readouterr().out
+    for name, why in (("bytes0.parquet", "the file is empty (0 bytes)"), ("text.parquet", "magic bytes")):
+        assert main(["ingest", str(tmp_path / name), "--db", db]) == 2
+        err = capsys.readouterr().err
+        assert f"{name}: not a readable Parquet file" in err and why in err and "Traceback" not in err
+    assert main(["ingest", str(tmp_path / "binary.jsonl"), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "rows quarantined - is it really jsonl" in out
