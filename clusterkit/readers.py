@@ -200,9 +200,8 @@ def _has_surrogates(s: str) -> bool:
 
 
 def _read_parquet(path: Path) -> Iterator[RawRecord]:
-    import pyarrow.parquet as pq
-
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
