@@ -609,7 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="where to encode (default local)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
     p.add_argument("--export-dir", default=None, help="folder for the Parquet hand-off (shared storage on a cluster)")
-    p.add_argument("--workers", type=int, default=None, help="Ray workers, one model each (default: CPUs / threads)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Ray workers, one model each (default: (CPUs - 1) / threads, at least 1: one CPU stays free for reading)",
+    )
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("cluster", help="embed, map (UMAP), cluster (HDBSCAN) and describe all prompts")

@@ -116,7 +116,10 @@ def ray_batches(
                     log_to_driver=False,
                     object_store_memory=512 * 1024 * 1024,
                 )
-        n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // max(threads or 1, 1))
+        # one CPU stays free for Ray Data's Parquet read and the driver: with every CPU held by an
+        # encoding actor the read waits forever (a 2-core machine with 2 workers deadlocks)
+        free_cpus = int(ray.cluster_resources().get("CPU", 1)) - 1
+        n_workers = workers or max(1, free_cpus // max(threads or 1, 1))
         ds = ray.data.read_parquet(str(folder)).map_batches(
             _Encoder,
             fn_constructor_kwargs={"model": model, "backend": backend, "batch_size": batch_size, "threads": threads},
