@@ -22,12 +22,19 @@ def available() -> bool:
 
 
 def _require() -> Any:
-    try:
-        import cuml
-    except Exception as exc:
+    import importlib.util
+
+    if importlib.util.find_spec("cuml") is None:
         raise ModelError(
             "--backend cuml needs RAPIDS cuML and a CUDA GPU (e.g. pip install --extra-index-url "
             "https://pypi.nvidia.com cuml-cu12); without them use the CPU path (the default)"
+        )
+    try:
+        import cuml
+    except Exception as exc:  # installed, but it cannot load (no GPU, CUDA driver or library mismatch)
+        raise ModelError(
+            f"--backend cuml: cuML is installed but fails to import ({type(exc).__name__}: {str(exc)[:300]}); "
+            "check the CUDA driver and that cuML matches it, or use the CPU path (the default)"
         ) from exc
     return cuml
 

@@ -33,3 +33,16 @@ def test_cuml_results_come_back_as_numpy():
     out = wrapped.fit_transform(X)
     assert out.dtype == np.float32 and out.shape == (3, 2)
     assert wrapped.fit_predict(X).tolist() == [0, 0, -1] and wrapped.probabilities_.dtype == np.float32
+
+
+def test_an_installed_cuml_that_fails_to_import_says_so(tmp_path, monkeypatch):
+    """A cuML that is installed but cannot load (driver mismatch) is not reported as missing."""
+    if gpu.available():
+        pytest.skip("cuML imports here")
+    broken = tmp_path / "site" / "cuml"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise OSError('libcudart.so.12: cannot open shared object file')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    with pytest.raises(gpu.ModelError) as exc:
+        gpu._require()
+    assert "installed but fails to import" in str(exc.value) and "libcudart" in str(exc.value)
