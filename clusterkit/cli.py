@@ -726,6 +726,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClusterkitError as exc:
         print(f"clusterkit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment: a file that cannot be written, a full disk, a permission
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"clusterkit {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         kept = _INTERRUPTED.get(args.command, "work committed before the interruption is kept")
         print(f"clusterkit {args.command}: interrupted; {kept}", file=sys.stderr)

@@ -13,6 +13,8 @@ from itertools import islice
 
 import numpy as np
 
+from .errors import StoreError
+
 __all__ = ["class_tfidf_keywords", "representatives", "tokenize"]
 
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -72,7 +74,9 @@ def class_tfidf_keywords(
         want = min(chunk, len(labels) - start)
         part = list(islice(it, want))
         if len(part) != want:
-            raise ValueError(f"{start + len(part)} texts for {len(labels)} labels")
+            raise StoreError(
+                f"{start + len(part)} prompt texts read for {len(labels)} labelled prompts: the store changed during the run"
+            )
         rows, cols = [], []
         for code, text in zip(codes[start : start + chunk], part):
             terms = [vocab.setdefault(t, len(vocab)) for t in tokenize(text)]
@@ -86,7 +90,7 @@ def class_tfidf_keywords(
         if progress:
             progress(start + len(part), len(labels))
     if next(it, None) is not None:
-        raise ValueError(f"more texts than the {len(labels)} labels")
+        raise StoreError(f"more prompt texts than the {len(labels)} labelled prompts: the store changed during the run")
     if not vocab:  # no tokens at all
         return {int(c): [] for c in classes if c >= 0}
     totals = np.asarray(per_class.sum(axis=1)).ravel()

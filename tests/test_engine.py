@@ -6,6 +6,7 @@ from conftest import nested, write_jsonl
 
 from clusterkit.cluster import cluster, default_min_cluster_size, near_duplicate_groups
 from clusterkit.describe import class_tfidf_keywords, tokenize
+from clusterkit.errors import StoreError
 from clusterkit.ingest import ingest
 from clusterkit.pipeline import run
 from clusterkit.reduce import nearest_neighbours, reduce
@@ -186,9 +187,9 @@ def test_keywords_stream_texts_in_chunks():
     assert seen == [(2, 7), (4, 7), (6, 7), (7, 7)]
     assert whole[1] == ["delta", "epsilon", "zeta"]  # equal weights: alphabetical
     assert whole[0][:3] == ["alpha", "beta", "gamma"]
-    with pytest.raises(ValueError, match="6 texts for 7 labels"):
+    with pytest.raises(StoreError, match="6 prompt texts read for 7 labelled prompts"):
         class_tfidf_keywords(iter(texts[:-1]), labels, chunk=2)
-    with pytest.raises(ValueError, match="more texts"):
+    with pytest.raises(StoreError, match="more prompt texts"):
         class_tfidf_keywords(iter([*texts, "extra"]), labels, chunk=2)
 
 

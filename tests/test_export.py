@@ -56,3 +56,27 @@ def test_out_with_the_table_format_is_refused(tmp_path, capsys):
         assert main([command, "--db", str(db), "--out", str(tmp_path / "f.txt")]) == 2
         assert "add --format csv or json" in capsys.readouterr().err
         assert not (tmp_path / "f.txt").exists()
+
+
+def test_an_unwritable_out_is_one_line_not_a_traceback(tmp_path, capsys):
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:
+        run = store.start_run("score", {"t": 2})
+        edges = pd.DataFrame({"a": ["x"], "b": ["y"], "coactivity": [0.0], "infra": [0.0], "weight": [0.0]}).iloc[:0]
+        table = pd.DataFrame(
+            {
+                "account_id": ["a"],
+                "score": 0.1,
+                "flagged": False,
+                "campaign_id": None,
+                "reasons": "",
+                "n_requests": 1,
+                "signals": "{}",
+            }
+        )
+        store.write_scores(run, table, pd.DataFrame(), edges)
+        store.finish_run(run, status="ok", stats={"accounts": 1, "flagged": 0, "campaigns": 0})
+    out = tmp_path / "no-such-folder" / "acc.csv"
+    assert main(["accounts", "--db", str(db), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "No such file or directory" in err and str(out) in err and "Traceback" not in err
