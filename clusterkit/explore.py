@@ -17,7 +17,8 @@ __all__ = ["demo_store", "map_points", "nearest_prompts", "select_box"]
 
 def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, size: str = "tiny", seed: int = 0) -> Any:
     """A store at ``folder/clusterkit.duckdb`` holding a simulated log, mapped, clustered and
-    scored (each step reused when already done). Returns the open :class:`Store`."""
+    scored (each step reused when already done). Returns the store open **read-only**, so the CLI
+    and other notebooks can read it while this one holds it (DuckDB allows one writer per file)."""
     from .campaigns import score
     from .ingest import ingest
     from .pipeline import run
@@ -28,12 +29,13 @@ def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, si
     log = folder / "sim" / "requests.jsonl"
     if not log.exists():
         simulate(folder / "sim", corpora=corpora, size=size, seed=seed)
-    store = Store(folder / "clusterkit.duckdb")
-    if not store.info().requests:  # a store already holding the log is not read again
-        ingest(store, log)
-    run(store)
-    score(store)
-    return store
+    path = folder / "clusterkit.duckdb"
+    with Store(path) as store:
+        if not store.info().requests:  # a store already holding the log is not read again
+            ingest(store, log)
+        run(store)
+        score(store)
+    return Store(path, read_only=True)
 
 
 def map_points(store: Any, *, max_points: int = 50_000) -> pd.DataFrame:

@@ -56,3 +56,27 @@ def test_a_store_held_by_another_process_names_it(tmp_path, capsys):
             assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
     finally:
         holder.communicate("\n", timeout=60)
+
+
+def test_a_notebook_holding_the_demo_store_leaves_the_cli_able_to_read_it(scored_sim, tmp_path):
+    import shutil
+
+    from clusterkit.explore import demo_store
+
+    db, sim, _ = scored_sim
+    (tmp_path / "sim").mkdir()
+    shutil.copy(sim.requests_path, tmp_path / "sim" / "requests.jsonl")
+    shutil.copy(db, tmp_path / "clusterkit.duckdb")
+    store = demo_store(tmp_path)  # everything reused: nothing is computed again
+    try:
+        assert store.read_only
+        out = subprocess.run(
+            [sys.executable, "-m", "clusterkit.cli", "info", "--db", str(tmp_path / "clusterkit.duckdb")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "requests" in out.stdout
+    finally:
+        store.close()
