@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,13 @@ def scored_sim(tmp_path_factory):
     db = tmp / "c.duckdb"
     assert main(["run", str(sim.requests_path), "--db", str(db), "--report", str(tmp / "report.html")]) == 0
     return db, sim, truth
+
+
+def store_holder(db: Path, then: str = "") -> subprocess.Popen:
+    """Another process that opens the store ``db`` for writing, runs the statements ``then`` (with
+    the open store as ``store``) and waits for a line on its stdin; returned once it is waiting."""
+    code = f"import sys\nfrom clusterkit.store import Store\nstore = Store({str(db)!r})\n"
+    code += textwrap.dedent(then) + "\nprint('ready', flush=True)\nsys.stdin.readline()\n"
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    return child

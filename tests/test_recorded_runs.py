@@ -4,12 +4,9 @@ nothing recorded when there is nothing to do."""
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
-from conftest import nested, write_jsonl
+from conftest import nested, store_holder, write_jsonl
 from test_embed import CountingEmbedder
 
 from clusterkit.embed import embed
@@ -35,26 +32,7 @@ def test_a_killed_run_is_found_interrupted(tmp_path):
     db = tmp_path / "k.duckdb"
     with Store(db):
         pass
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import time
-                from clusterkit.store import Store
-                store = Store({str(db)!r})
-                store.start_run("embed", {{"model_id": "x"}})
-                store._con.execute("CHECKPOINT")
-                print("started", flush=True)
-                time.sleep(600)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline().strip() == "started"
+    child = store_holder(db, 'store.start_run("embed", {"model_id": "x"})\nstore._con.execute("CHECKPOINT")')
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=60)
     with Store(db) as store:  # opened for writing: the dead process's run is marked

@@ -3,9 +3,8 @@ named as such, and a store held by another process gets one line naming that pro
 
 import subprocess
 import sys
-import textwrap
 
-from conftest import write_jsonl
+from conftest import store_holder, write_jsonl
 
 from clusterkit.cli import main
 from clusterkit.store import Store
@@ -29,26 +28,8 @@ def test_a_store_held_by_another_process_names_it(tmp_path, capsys):
     db = tmp_path / "held.duckdb"
     with Store(db):
         pass
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import sys, time
-                from clusterkit.store import Store
-                store = Store({str(db)!r})
-                print("held", flush=True)
-                sys.stdin.readline()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = store_holder(db)
     try:
-        assert holder.stdout.readline().strip() == "held"
         for command in (["info"], ["score"]):
             assert main([*command, "--db", str(db)]) == 2
             err = capsys.readouterr().err
