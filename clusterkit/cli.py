@@ -30,6 +30,10 @@ def _add_mapping(p: argparse.ArgumentParser) -> None:
     g.add_argument("--time", help="request time: ISO-8601, epoch s or ms (e.g. created_at)")
     g.add_argument("--id", help="request id; rows without one get a content-derived id")
     g.add_argument(
+        "--time-format",
+        help="strptime format of the time field when it is neither ISO-8601 nor epoch (e.g. '%%d/%%m/%%Y %%H:%%M'; UTC unless it has %%z)",
+    )
+    g.add_argument(
         "--meta",
         action="append",
         default=[],
@@ -115,6 +119,11 @@ def _print_ingest(console: Any, report: Any) -> None:
         t.add_row(f"  {reason}", f"{n:,}")
     t.add_row("new prompts", f"{report.new_prompts:,}")
     console.print(t)
+    if report.future:
+        console.print(
+            f"[yellow]{report.future:,} request(s) timed more than a day after now: a unit, zone or clock "
+            "mistake? (ingested; see `clusterkit info`)[/yellow]"
+        )
     for f in report.files:
         mapped = ", ".join(f"{k}={v}" for k, v in f.fields.items() if v and k != "meta")
         console.print(_plain(f"{f.path} ({f.format}, {f.rows:,} rows): {mapped}"), style="dim")
@@ -174,6 +183,7 @@ def _ingest_logs(console: Any, store: Any, args: argparse.Namespace) -> Any:
             time=args.time,
             id=args.id,
             meta=args.meta,
+            time_format=args.time_format,
             workers=args.workers,
             progress=update,
         )

@@ -43,6 +43,8 @@ QUARANTINE_REASONS = (
 )
 _SAMPLE = 50
 _REQUIRED = ("text", "account", "time")
+#: a request time this far after the ingest is flagged in the summary as lying in the future
+FUTURE_MARGIN_HOURS = 24
 
 ProgressFn = Callable[[int, int], None]
 
@@ -80,6 +82,9 @@ class IngestReport:
     new_prompts: int
     new_system_prompts: int
     seconds: float
+    #: requests ingested with a time more than ``FUTURE_MARGIN_HOURS`` after the ingest (a unit or
+    #: zone mistake, or a clock that is wrong): ingested, and named in the summary
+    future: int = 0
 
     @property
     def quarantined(self) -> int:
@@ -179,6 +184,7 @@ class _Mapper:
         self.get_ip = compile_path(fields.ip)
         self.get_ua = compile_path(fields.user_agent)
         self.get_meta = [(name, compile_path(path)) for name, path in fields.meta.items()]
+        self.time_format = fields.time_format
         self.roots = used_roots(fields)
 
     def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
@@ -205,9 +211,10 @@ class _Mapper:
         if ts_value is None or ts_value == "":
             return ("missing_time", f"no value at time path {f.time!r}")
         try:
-            ts = parse_timestamp_us(ts_value)
+            ts = parse_timestamp_us(ts_value, self.time_format)
         except (ValueError, OverflowError, TypeError) as exc:
-            return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}: {exc}")
+            how = f" with --time-format {self.time_format!r}" if self.time_format else ""
+            return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}{how}: {exc}")
 
         model = _scalar(self.get_model(obj)) or chat.model
         org = _ident(self.get_org(obj))
@@ -332,6 +339,7 @@ def ingest(
     time: str | None = None,
     id: str | None = None,
     meta: Mapping[str, str] | Iterable[str] | None = None,
+    time_format: str | None = None,
     fields: FieldMap | None = None,
     batch_size: int = 20_000,
     workers: int | None = None,
@@ -348,7 +356,9 @@ def ingest(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = discover_files(paths)
-    base = fields or FieldMap.from_options(text=text, account=account, time=time, id=id, meta=meta)
+    base = fields or FieldMap.from_options(
+        text=text, account=account, time=time, id=id, meta=meta, time_format=time_format
+    )
     if workers is None:
         workers = max(1, min(4, os.cpu_count() or 1))
     started = _now()
@@ -418,6 +428,10 @@ def _ingest_files(
     per_file = store.sql("SELECT source, count(*) AS n FROM quarantine WHERE run_id = ? GROUP BY 1", [run_id])
     held = dict(zip(per_file["source"], per_file["n"].astype(int)))
     reports = [replace(r, quarantined=held.get(r.path, 0)) for r in reports]
+    future = store.sql(
+        f"SELECT count(*) AS n FROM requests WHERE run_id = ? AND ts > now() + INTERVAL {FUTURE_MARGIN_HOURS} HOUR",
+        [run_id],
+    )["n"].iloc[0]
     return IngestReport(
         run_id=run_id,
         files=reports,
@@ -428,6 +442,7 @@ def _ingest_files(
         new_prompts=counts.new_prompts,
         new_system_prompts=counts.new_system_prompts,
         seconds=_now() - started,
+        future=int(future),
     )
 
 

@@ -148,6 +148,8 @@ class FieldMap:
     ip: str | None = None
     user_agent: str | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+    #: a ``strptime`` format for the time field, for logs whose times are neither ISO-8601 nor epoch
+    time_format: str | None = None
 
     @classmethod
     def from_options(
@@ -157,16 +159,19 @@ class FieldMap:
         time: str | None = None,
         id: str | None = None,
         meta: Mapping[str, str] | Iterable[str] | None = None,
+        time_format: str | None = None,
     ) -> FieldMap:
         """Build a map from CLI-style options; ``meta`` NAMEs in :data:`COLUMN_FIELDS` fill
         those request columns, every other NAME lands in ``extra``."""
         pairs = parse_meta_options(meta)
         columns = {k: pairs.pop(k) for k in COLUMN_FIELDS if k in pairs}
-        return cls(text=text, account=account, time=time, id=id, meta=pairs, **columns)
+        return cls(text=text, account=account, time=time, id=id, meta=pairs, time_format=time_format, **columns)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: getattr(self, k) for k in ("text", "account", "time", "id", *COLUMN_FIELDS)}
         out["meta"] = dict(self.meta)
+        if self.time_format:
+            out["time_format"] = self.time_format
         return out
 
 

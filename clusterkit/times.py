@@ -40,10 +40,11 @@ _MIN_US = 631_152_000 * 1_000_000  # 1990-01-01
 _MAX_US = 4_102_444_800 * 1_000_000  # 2100-01-01
 
 
-def parse_timestamp_us(value: object) -> int:
+def parse_timestamp_us(value: object, fmt: str | None = None) -> int:
     """Parse one timestamp value to UTC epoch microseconds; raise ``ValueError`` if impossible
-    or outside 1990..2100."""
-    us = _parse(value)
+    or outside 1990..2100. With ``fmt`` (a ``strptime`` format such as ``%d/%m/%Y %H:%M``) the
+    value is read with it (no zone in the format means UTC)."""
+    us = _from_datetime(dt.datetime.strptime(str(value).strip(), fmt)) if fmt else _parse(value)
     if not _MIN_US <= us < _MAX_US:
         raise ValueError("outside 1990..2100 (wrong unit or format?)")
     return us

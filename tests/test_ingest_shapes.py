@@ -133,3 +133,23 @@ def test_empty_unreadable_and_binary_files_get_one_clear_line(tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "binary.jsonl"), "--db", db]) == 0
     out = capsys.readouterr().out
     assert "rows quarantined - is it really jsonl" in out
+
+
+def test_time_format_and_future_times(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["prompt", "user_id", "when"])
+        w.writerow(["first", "u1", "02/03/2026 10:15"])
+        w.writerow(["second", "u1", "31/12/2099 23:00"])  # decades ahead: a clock or unit mistake
+        w.writerow(["third", "u1", "2026-03-02"])  # not in the given format
+    db = str(tmp_path / "s.duckdb")
+    args = ["ingest", str(path), "--db", db, "--time", "when", "--time-format", "%d/%m/%Y %H:%M"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 request(s) timed more than a day after now" in out
+    with Store(db, read_only=True) as store:
+        ts = store.sql("SELECT ts FROM requests ORDER BY ts")["ts"].astype(str).tolist()
+        bad = store.sql("SELECT reason, detail FROM quarantine")
+    assert ts == ["2026-03-02 10:15:00+00:00", "2099-12-31 23:00:00+00:00"]
+    assert list(bad["reason"]) == ["unparseable_time"] and "--time-format '%d/%m/%Y %H:%M'" in bad["detail"][0]

@@ -215,5 +215,5 @@ def test_report_of_a_run_that_is_not_clustered(tmp_path, capsys):
     db = str(tmp_path / "s.duckdb")
     assert main(["ingest", str(log), "--db", db]) == 0
     assert main(["report", "--db", db, "--run", "1", "--out", str(tmp_path / "r.html")]) == 2
-    assert "run 1 is an 'ingest' run, not a cluster or score run" in capsys.readouterr().err
+    assert "run 1 is an ingest run; a report needs a cluster or score run" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
