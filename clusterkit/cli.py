@@ -278,10 +278,13 @@ def _print_clusters(console: Any, store: Any, run_id: int, limit: int) -> None:
 
 
 def _plain(text: str) -> Any:
-    """Prompt text shown as it is: never interpreted as rich markup."""
+    """Log text shown as it is (never read as rich markup), its invisible and direction-changing
+    characters made visible."""
     from rich.text import Text
 
-    return Text(text)
+    from .textnorm import visible
+
+    return Text(visible(text))
 
 
 def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .textnorm import visible
+
 __all__ = [
     "account_cluster_heatmap",
     "account_graph",
@@ -36,7 +38,8 @@ def _esc(value: object, limit: int = 120) -> str:
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    # plotly's hover shows text, not attributes: quotes stay quotes (an id is copied as stored)
+    return html.escape(visible(text), quote=False)
 
 
 def hover_data(points: pd.DataFrame, snippet_chars: int = 80) -> np.ndarray:

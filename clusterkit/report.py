@@ -23,6 +23,7 @@ import pandas as pd
 from . import figures
 from .campaigns.signals import campaign_templates
 from .errors import ClusterkitError
+from .textnorm import visible
 
 __all__ = ["Report", "build_report"]
 
@@ -34,7 +35,7 @@ MAX_CONTEXT_POINTS = 8_000
 
 
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(visible("" if value is None else str(value)), quote=True)
 
 
 def _when(value: Any) -> str:

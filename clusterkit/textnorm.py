@@ -8,11 +8,12 @@ are kept: they carry meaning and are part of what a template looks like.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 import orjson
 
-__all__ = ["content_hash", "normalise_text", "prompt_hash", "text_hash"]
+__all__ = ["content_hash", "normalise_text", "prompt_hash", "text_hash", "visible"]
 
 
 def normalise_text(text: str) -> str:
@@ -39,3 +40,15 @@ def prompt_hash(text: str, context: str | None = None) -> str:
     if context is None:
         return text_hash(text)
     return content_hash("conversation", normalise_text(context), normalise_text(text))
+
+
+#: characters a reader cannot see that change what they think they read: C0/C1 controls (tab,
+#: newline and carriage return aside), zero-width characters, bidirectional embeddings, overrides
+#: and isolates (an account id ``admin\u202egnp.exe`` displays as ``adminexe.png``), the BOM
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def visible(text: str) -> str:
+    """``text`` for display: every invisible or direction-changing character shown as ``⟨U+XXXX⟩``
+    (the stored value is unchanged; exports keep it as it is)."""
+    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)

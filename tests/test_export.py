@@ -80,3 +80,14 @@ def test_an_unwritable_out_is_one_line_not_a_traceback(tmp_path, capsys):
     assert main(["accounts", "--db", str(db), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "No such file or directory" in err and str(out) in err and "Traceback" not in err
+
+
+def test_displays_show_hidden_characters_and_exports_keep_them():
+    from clusterkit.cli import _plain
+    from clusterkit.report import _e
+
+    tricky = 'id"\u202eexe.txt\u200b'
+    assert _e(tricky) == "id&quot;⟨U+202E⟩exe.txt⟨U+200B⟩"  # HTML text: the browser shows id"⟨U+202E⟩…
+    assert _plain(tricky).plain == 'id"⟨U+202E⟩exe.txt⟨U+200B⟩'
+    rows = list(csv.reader(io.StringIO(safe_csv(pd.DataFrame({"account_id": [tricky]})))))
+    assert rows[1] == [tricky]  # the export holds the id exactly as stored

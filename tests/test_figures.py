@@ -23,9 +23,20 @@ def _points():
 def test_hover_data_escapes_and_truncates():
     data = figures.hover_data(_points())
     assert data[0, 0] == "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;alert(1)&lt;/script&gt;"
-    assert data[0, 1] == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    # markup is escaped; quotes stay quotes, so an id copied from the hover is the id as stored
+    assert data[0, 1] == '&lt;img src=x onerror="alert(1)"&gt;'
+
     assert data[1, 1] == "a2 (+2 more)" and data[1, 2] == "2026-03-01 10:00"
     assert len(data[2, 0]) == 80 and data[2, 0].endswith("…")
+
+
+def test_invisible_and_direction_changing_characters_are_shown():
+    points = _points()
+    points.loc[1, "account_id"] = "admin\u202egnp.exe"  # displays as "adminexe.png" when rendered as is
+    points.loc[2, "snippet"] = "zero\u200bwidth and a bell\x07"
+    data = figures.hover_data(points)
+    assert data[1, 1].startswith("admin⟨U+202E⟩gnp.exe")
+    assert data[2, 0] == "zero⟨U+200B⟩width and a bell⟨U+0007⟩"
 
 
 def test_cluster_map_has_every_point_once():
