@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,11 @@ import pytest
 
 from clusterkit.store import Store
 
-SHARED_PROMPTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "prompts"
+#: the shared prompt corpora: ``$CLUSTERKIT_CORPORA``, else ``../shared/data/prompts`` next to the
+#: repository (tests that need them skip cleanly when absent)
+SHARED_PROMPTS = Path(
+    os.environ.get("CLUSTERKIT_CORPORA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "prompts"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

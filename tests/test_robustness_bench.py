@@ -3,15 +3,15 @@ clusters and scoring) and reports every cell and every planted group. Figures ar
 they are the benchmark's output, reported in the README."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_PROMPTS
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("CLUSTERKIT_CORPORA", ROOT.parent / "shared" / "data" / "prompts"))
+CORPORA = SHARED_PROMPTS
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import itertools
-import os
 import sys
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -13,9 +12,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import SHARED_PROMPTS
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = Path(os.environ.get("CLUSTERKIT_CORPORA") or ROOT.parent / "shared" / "data" / "prompts")
+CORPORA = SHARED_PROMPTS
 
 
 def _load_sim():
