@@ -30,7 +30,9 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
 
-CLUSTERKIT = _PEAK + """
+CLUSTERKIT = (
+    _PEAK
+    + """
 import json, sys, time
 from clusterkit.store import Store
 from clusterkit.ingest import ingest
@@ -41,8 +43,11 @@ secs = time.perf_counter() - t
 print(json.dumps({"rows": r.read, "ingested": r.ingested, "quarantined": r.quarantined, "seconds": secs,
                   "peak_mb": peak_mb()}))
 """
+)
 
-DUCKDB_FLOOR = _PEAK + """
+DUCKDB_FLOOR = (
+    _PEAK
+    + """
 import json, sys, time
 import duckdb
 t = time.perf_counter()
@@ -54,6 +59,7 @@ secs = time.perf_counter() - t
 print(json.dumps({"rows": n, "seconds": secs,
                   "peak_mb": peak_mb()}))
 """
+)
 
 
 def _run(code: str, log: Path, db: Path) -> dict:
