@@ -8,6 +8,7 @@ ingested, skipped as an exact duplicate, or quarantined with its reason, file an
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 import re
@@ -187,8 +188,36 @@ class _Mapper:
         self.time_format = fields.time_format
         self.roots = used_roots(fields)
 
+    def _swallowed_row(self, obj: dict[str, Any]) -> str | None:
+        """In a CSV row, a cell holding a line break followed by a line that reads as a whole row
+        of this file - as many fields, a time that parses in the time column - is the mark of a
+        broken quote that swallowed the rows after it: where, else None."""
+        columns = list(obj)
+        where = columns.index(self.f.time) if self.f.time in columns else None
+        if where is None:
+            return None
+        for column, value in obj.items():
+            if type(value) is not str or "\n" not in value:
+                continue
+            for later in value.split("\n")[1:]:
+                fields = next(csv.reader([later]), [])
+                if len(fields) < len(columns) or not fields[where].strip():
+                    continue
+                try:
+                    parse_timestamp_us(fields[where], self.time_format)
+                except (ValueError, OverflowError, TypeError):
+                    continue
+                return column
+        return None
+
     def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
         f = self.f
+        if self.decode_json and (column := self._swallowed_row(obj)) is not None:
+            return (
+                "malformed_csv",
+                f"column {column!r} holds a line that reads as a whole row: a broken quote swallowed the rows "
+                "after it (fix the quoting and ingest again; the raw text is kept here)",
+            )
         raw_text = self.get_text(obj)
         if raw_text is None:
             return ("missing_text", f"no value at text path {f.text!r}")

@@ -153,3 +153,23 @@ def test_time_format_and_future_times(tmp_path, capsys):
         bad = store.sql("SELECT reason, detail FROM quarantine")
     assert ts == ["2026-03-02 10:15:00+00:00", "2099-12-31 23:00:00+00:00"]
     assert list(bad["reason"]) == ["unparseable_time"] and "--time-format '%d/%m/%Y %H:%M'" in bad["detail"][0]
+
+
+def test_a_broken_quote_is_quarantined_not_merged(store, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        "prompt,user_id,timestamp\n"
+        "first question,u1,2026-03-01T10:00:00Z\n"
+        '"an unterminated quote,u2,2026-03-01T10:01:00Z\n'
+        "swallowed question,u3,2026-03-01T10:02:00Z\n"
+        'closing" here,u4,2026-03-01T10:03:00Z\n'
+        "last question,u5,2026-03-01T10:04:00Z\n"
+        '"a real prompt\nover two lines, with a comma",u6,2026-03-01T10:05:00Z\n',
+        encoding="utf-8",
+    )
+    report = ingest(store, path)
+    assert report.balanced and report.quarantine_reasons == {"malformed_csv": 1}
+    accounts = sorted(store.sql("SELECT account_id FROM requests")["account_id"])
+    assert accounts == ["u1", "u5", "u6"]  # the multi-line prompt that is no row stays a prompt
+    q = store.sql("SELECT detail, raw FROM quarantine")
+    assert "broken quote swallowed" in q["detail"][0] and "swallowed question,u3" in q["raw"][0]
