@@ -40,8 +40,7 @@ def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, si
 
 def map_points(store: Any, *, max_points: int = 50_000) -> pd.DataFrame:
     """Points of the latest scored map: x, y, cluster, snippet, first account, first seen, flagged."""
-    score_run = store.latest_run("score")
-    cluster_run = store.run(score_run)["parent_run_id"] if score_run else store.resolve_run("cluster")
+    cluster_run, score_run = store.resolve_scored()
     return store.report_points(cluster_run, score_run, max_points)
 
 

@@ -154,7 +154,7 @@ def _ident(value: Any) -> str | None:
     if type(value) is float and value.is_integer():
         return str(int(value))
     s = _scalar(value)
-    if s is not None and _INTEGRAL.fullmatch(s):
+    if s is not None and "." in s and _INTEGRAL.fullmatch(s):
         return s[: s.index(".")]
     return s
 
@@ -192,13 +192,12 @@ class _Mapper:
         """In a CSV row, a cell holding a line break followed by a line that reads as a whole row
         of this file - as many fields, a time that parses in the time column - is the mark of a
         broken quote that swallowed the rows after it: where, else None."""
-        columns = list(obj)
-        where = columns.index(self.f.time) if self.f.time in columns else None
-        if where is None:
+        broken = [(c, v) for c, v in obj.items() if type(v) is str and "\n" in v]
+        if not broken or self.f.time not in obj:  # the common case: no cell holds a line break
             return None
-        for column, value in obj.items():
-            if type(value) is not str or "\n" not in value:
-                continue
+        columns = list(obj)
+        where = columns.index(self.f.time)
+        for column, value in broken:
             for later in value.split("\n")[1:]:
                 fields = next(csv.reader([later]), [])
                 if len(fields) < len(columns) or not fields[where].strip():

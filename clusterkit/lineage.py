@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 from importlib import metadata, resources
@@ -22,11 +23,12 @@ def package_versions(*extra: str) -> dict[str, str]:
     return out
 
 
+@functools.cache
 def source_digest(*names: str) -> str:
     """A digest of the code of clusterkit's modules and packages named (a package: every ``.py``
     and ``.sql`` file under it): part of a stage's reuse key, so a stored result is never reused
     once the code that made it changed (a constant, a query), whether or not anyone remembered to
-    bump a recipe version."""
+    bump a recipe version. Computed once per process (the code does not change under it)."""
     import importlib.util
 
     digest = hashlib.sha256()

@@ -22,7 +22,6 @@ import pandas as pd
 
 from . import figures
 from .campaigns.signals import campaign_templates
-from .errors import ClusterkitError
 from .textnorm import visible
 
 __all__ = ["Report", "build_report"]
@@ -96,28 +95,6 @@ class Report:
         )
 
 
-def _pick_runs(store: Any, run_id: int | None) -> tuple[int, int | None]:
-    """(cluster run, score run or None) for ``run_id`` (either kind; default: the latest score
-    run, else the latest cluster run)."""
-    if run_id is None:
-        score_run = store.latest_run("score")
-        if score_run is not None:
-            return int(store.run(score_run)["parent_run_id"]), score_run
-        return store.resolve_run("cluster"), None
-    kind = store.run(run_id)["kind"]
-    if kind == "score":
-        return int(store.run(store.resolve_run("score", run_id))["parent_run_id"]), run_id
-    if kind != "cluster":
-        raise ClusterkitError(
-            f"run {run_id} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} run; a report needs a cluster or score run"
-        )
-    store.resolve_run("cluster", run_id)
-    scored = store.sql(
-        "SELECT max(run_id) AS r FROM runs WHERE kind = 'score' AND parent_run_id = ? AND status = 'ok'", [run_id]
-    )["r"].iloc[0]
-    return run_id, None if pd.isna(scored) else int(scored)
-
-
 def _aliases(accounts: pd.DataFrame) -> dict[str, str]:
     """Pseudonyms for sharing: account-0001... in the report's own ranking order."""
     return {a: f"account-{i + 1:04d}" for i, a in enumerate(accounts["account_id"])}
@@ -132,7 +109,7 @@ def build_report(
     title: str | None = None,
 ) -> Report:
     """Assemble the report of a score run (default: the latest) from ``store``."""
-    cluster_run, score_run = _pick_runs(store, run_id)
+    cluster_run, score_run = store.resolve_scored(run_id)
     info = store.info()
     cstats = store.run(cluster_run)["stats"]
     clusters = store.clusters(cluster_run)

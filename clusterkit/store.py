@@ -367,6 +367,26 @@ class Store:
             raise
         self.finish_run(record.run_id, status="ok", timings=record.timings, stats=record.stats)
 
+    def resolve_scored(self, run_id: int | None = None) -> tuple[int, int | None]:
+        """(cluster run, score run or None) for a map and its campaigns: ``run_id`` of either kind
+        (a cluster run comes with its latest score run, if any); by default the latest score run
+        with its cluster run, else the latest cluster run."""
+        if run_id is None:
+            score_run = self.latest_run("score")
+            if score_run is not None:
+                return int(self.run(score_run)["parent_run_id"]), score_run
+            return self.resolve_run("cluster"), None
+        run = self.run(run_id)
+        if run["kind"] == "score":
+            return int(self.run(self.resolve_run("score", run_id))["parent_run_id"]), run_id
+        if run["kind"] != "cluster":
+            raise StoreError(f"run {run_id} is {_a(run['kind'])} run; a report needs a cluster or score run")
+        self.resolve_run("cluster", run_id)
+        scored = self._row(
+            "SELECT max(run_id) FROM runs WHERE kind = 'score' AND parent_run_id = ? AND status = 'ok'", [run_id]
+        )
+        return run_id, None if scored is None or scored[0] is None else int(scored[0])
+
     def _mark_abandoned_runs(self) -> int:
         """Runs left ``running`` by a process of this host that no longer exists: ``interrupted``."""
         rows = self._con.execute(

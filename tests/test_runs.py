@@ -5,7 +5,6 @@ for a refused command."""
 import shutil
 
 from clusterkit.cli import main
-from clusterkit.report import _pick_runs
 from clusterkit.store import Store
 
 
@@ -37,7 +36,7 @@ def test_wrong_kind_refused_and_latest_means_last_used(scored_sim, tmp_path, cap
     assert "reused the stored run" in capsys.readouterr().out
     with Store(db, read_only=True) as store:
         assert store.latest_run("score") == default_score
-        assert _pick_runs(store, None) == (int(store.run(default_score)["parent_run_id"]), default_score)
+        assert store.resolve_scored() == (int(store.run(default_score)["parent_run_id"]), default_score)
         assert store.resolve_run("score") == default_score
         assert store.resolve_run("score", strict) == strict
 

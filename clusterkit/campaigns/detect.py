@@ -85,8 +85,7 @@ def detect(
     # relays are never active together: accounts that take over from one another link as well
     # (a pair found both ways keeps the stronger link)
     r2, c2, relay = successions(signals, cells, idx, floor)
-    links = [(rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay)]
-    rows, cols, coact = _union_pairs(n, *links)
+    rows, cols, coact = _union_pairs(n, (rows, cols, coact), (np.minimum(r2, c2), np.maximum(r2, c2), relay))
     if infra_used is None:
         infra_used = pd.DataFrame(columns=["account_id", "kind", "value", "n"])
     infra_index = InfraIndex(infra_used, idx)
@@ -120,12 +119,13 @@ def detect(
         return score_evidence(evidence_of(members, rng))
 
     def evaluate(labels: np.ndarray, pass_no: int, pool: np.ndarray, peers: Any = None) -> np.ndarray:
-        # (with ``peers`` the null groups are drawn along the pass's own links, and only candidates
-        # that could be flagged at all leave the pool: the pass's candidates are mostly ordinary
-        # communities - people asking about one niche - and taking them all out would leave the
-        # null none of their like)
         """Score the groups of ``labels``, calibrate them against matched random groups of the
-        ``pool`` accounts and record them; returns the accounts in candidate groups."""
+        ``pool`` accounts and record them; returns the accounts in candidate groups.
+
+        With ``peers`` the null groups are drawn along the pass's own links, and only candidates
+        that could be flagged at all leave the pool: the pass's candidates are mostly ordinary
+        communities - people asking about one niche - and taking them all out would leave the
+        null none of their like."""
         groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
         groups = [g for g in groups if len(g) >= params.min_campaign_accounts]
         evidences = [evidence_of(g, rng) for g in groups]
@@ -233,7 +233,8 @@ def detect(
         by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
         linked = coo_matrix((c_strength, (c_rows, c_cols)), shape=(n, n))
         in_content = evaluate(by_content, PASS_CONTENT, free, peers=linked + linked.T)
-        in_swarms |= in_content
+    else:
+        in_content = np.zeros(n, dtype=bool)
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
         lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
@@ -243,7 +244,9 @@ def detect(
         # the suspects are few and already filtered: any link between two of them joins their groups
         second = components(n, rows[both], cols[both])
         evidence_of.set_near(signals["near_lift"].to_numpy(float))
-        evaluate(second, PASS_NEAR, ~in_pass1 & ~in_swarms & ~core)  # accounts re-grouped here leave earlier groups
+        evaluate(
+            second, PASS_NEAR, ~in_pass1 & ~in_swarms & ~in_content & ~core
+        )  # accounts re-grouped here leave earlier groups
 
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)

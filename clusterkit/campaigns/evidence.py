@@ -17,6 +17,7 @@ from .linking import (
     InfraIndex,
     arrivals_within,
     epoch_seconds,
+    spans,
 )
 from .params import DetectParams
 
@@ -162,8 +163,7 @@ class GroupEvidence:
 
     def _disjoint(self, members: np.ndarray) -> float:
         """Share of the members' (account, prompt) rows whose prompt no other member sent."""
-        parts = [self.codes[self.ptr[m] : self.ptr[m + 1]] for m in members]
-        codes = np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+        codes = self.codes[spans(self.ptr[members], self.ptr[members + 1])]
         if not len(codes):
             return 0.0
         _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
@@ -173,7 +173,7 @@ class GroupEvidence:
         """0..1: how much of the members' traffic is one task over their users' own text - the
         request-weighted app-likeness of the mined templates their prompts fall in, when at least
         ``APP_TEMPLATED`` of their requests are templated at all."""
-        rows = np.concatenate([np.arange(self.ptr[m], self.ptr[m + 1]) for m in members]) if len(members) else []
+        rows = spans(self.ptr[members], self.ptr[members + 1])
         if not len(rows):
             return 0.0
         n, app = self.n[rows], self.app[rows]

@@ -33,6 +33,7 @@ __all__ = [
     "index",
     "pair_cosine",
     "profiles",
+    "spans",
     "successions",
 ]
 
@@ -60,6 +61,16 @@ def pair_cosine(m: Any, rows: np.ndarray, cols: np.ndarray, chunk: int = 500_000
         r, c = rows[i : i + chunk], cols[i : i + chunk]
         out[i : i + chunk] = np.asarray(m[r].multiply(m[c]).sum(axis=1)).ravel()
     return out
+
+
+def spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i]..ends[i]-1`` of every span, concatenated in order (the entries of
+    chosen rows of a CSR matrix), without a Python loop over the spans."""
+    lengths = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
 
 
 def epoch_seconds(times: pd.Series) -> np.ndarray:
@@ -189,7 +200,7 @@ def successions(
     lo = np.maximum(lo, hi - RELAY_CANDIDATES)
     counts = hi - lo
     later = np.repeat(np.arange(len(first)), counts)
-    earlier = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if counts.sum() else empty]
+    earlier = order[spans(lo, hi)]
     keep = earlier != later
     earlier, later = earlier[keep].astype(np.int64), later[keep].astype(np.int64)
     fewer = np.minimum(volume[earlier], volume[later])
@@ -374,7 +385,7 @@ class ContentLinks:
         inside = 0.0
         if (ends - starts).sum():
             # numpy only (scipy's fancy indexing costs ~100 us a call, and the null draws thousands)
-            pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+            pos = spans(starts, ends)
             mark = np.zeros(hits.shape[1], dtype=bool)
             mark[members] = True
             inside = float(hits.data[pos][mark[hits.indices[pos]]].sum()) / slots
@@ -387,7 +398,7 @@ class ContentLinks:
         starts, ends = sent.indptr[members], sent.indptr[members + 1]
         if not (ends - starts).sum():
             return 0.0
-        pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+        pos = spans(starts, ends)
         clusters = sent.indices[pos]
         n_sent, own = sent.data[pos], mass.data[pos]  # mass shares sent's sparsity pattern
         group = np.bincount(clusters, weights=own, minlength=sent.shape[1])
@@ -438,7 +449,7 @@ class InfraIndex:
             lengths = ends - starts
             if lengths.sum() == 0:
                 continue
-            pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+            pos = spans(starts, ends)
             owner = np.repeat(np.arange(m), lengths)
             values, column = np.unique(profile.indices[pos], return_inverse=True)
             dense = np.zeros((m, len(values)))
