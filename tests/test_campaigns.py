@@ -415,3 +415,24 @@ def test_prompt_neighbours_on_the_map_are_the_exact_nearest_others():
     got = np.take_along_axis(dist, ind, axis=1)
     assert np.allclose(np.sort(got, axis=1), np.sort(dist, axis=1)[:, :6], atol=1e-5)
     assert set(ind[3][:4]) == {10, 11, 12, 13}
+
+
+def test_requests_without_parameters_share_no_request_shape(scored):
+    """Sending no body parameters is not a value accounts share (it would make every such account
+    one 'request shape' for the swarm and infrastructure evidence)."""
+    from clusterkit.campaigns import signals as sql
+
+    db = scored[0]
+    with Store(db, read_only=True) as store:
+        run = store.latest_run("cluster")
+        infra = sql.detection_inputs(store, run)["infra"]
+        bare = store.sql(
+            "SELECT account_id FROM requests GROUP BY 1 HAVING bool_and((extra->'request_params') IS NULL)"
+        )["account_id"]
+        with_params = store.sql("SELECT DISTINCT account_id FROM requests WHERE (extra->'request_params') IS NOT NULL")[
+            "account_id"
+        ]
+    shapes = infra[infra["kind"] == "request_shape"]
+    assert len(bare) and len(with_params)
+    assert not shapes["account_id"].isin(bare).any()
+    assert with_params.isin(shapes["account_id"]).all()

@@ -86,6 +86,74 @@ def test_a_burst_of_new_small_accounts_sharing_a_value_is_one_swarm():
     assert SWARM_MIN_ACCOUNTS <= swarm.sum()
 
 
+def test_arrival_burst_finds_the_interval_of_excess_arrivals():
+    from clusterkit.campaigns.linking import arrival_burst
+
+    rng = np.random.default_rng(0)
+    day = 86400.0
+    steady = np.sort(rng.uniform(0, 12 * day, 80))
+    start, count, p, excess = arrival_burst(steady, 12 * day)
+    assert p > 1e-3 and excess < 3 * np.sqrt(80)  # steady arrivals: no burst
+    burst = rng.uniform(5 * day, 6.5 * day, 60)  # 60 more over a day and a half
+    t = np.sort(np.r_[steady, burst])
+    start, count, p, excess = arrival_burst(t, 12 * day)
+    inside = t[start : start + count]
+    assert p < 1e-6 and excess > 45
+    assert inside.min() >= 4.9 * day and inside.max() <= 6.6 * day and count >= 60
+
+
+def _slow_rotated_swarms(rng):
+    """Two swarms arriving over a day and a half each, on the same days, rotating their clients:
+    each swarm shares only its request shape, with ordinary users of that shape all through the
+    log, and both share a popular client with the ordinary accounts arriving those days."""
+    signals, _, _, infra = _swarm_log(rng)
+    keep = ~signals["account_id"].str.startswith("s")
+    signals, infra = signals[keep].reset_index(drop=True), infra[~infra["account_id"].str.startswith("s")]
+    ordinary = signals["account_id"].to_numpy()
+    rows, extra = [], []
+    shape_users = rng.choice(ordinary, 40, replace=False)
+    extra += [{"account_id": a, "kind": "request_shape", "value": "shape-a", "n": 1} for a in shape_users]
+    for swarm, shape in (("a", "shape-a"), ("b", "shape-b")):
+        for i in range(40):
+            a = f"s{swarm}{i}"
+            start = T0 + pd.Timedelta(hours=100 + rng.uniform(0, 36))
+            rows.append(
+                {
+                    **signals.iloc[0].to_dict(),
+                    "account_id": a,
+                    "n_req": 4,
+                    "first_ts": start,
+                    "last_ts": start + pd.Timedelta(minutes=15),
+                }
+            )
+            extra.append({"account_id": a, "kind": "request_shape", "value": shape, "n": 4})
+            extra.append({"account_id": a, "kind": "user_agent", "value": "popular-sdk/1.0", "n": 1})
+            for ua in rng.choice(25, 3, replace=False):
+                extra.append({"account_id": a, "kind": "user_agent", "value": f"sdk-{swarm}-{ua}", "n": 1})
+    signals = pd.concat([signals, pd.DataFrame(rows)], ignore_index=True)
+    # ordinary small accounts arriving those days with the popular client
+    late = signals["account_id"].isin(rng.choice(ordinary, 15, replace=False))
+    signals.loc[late, "first_ts"] = T0 + pd.to_timedelta(rng.uniform(100, 136, late.sum()), unit="h")
+    signals.loc[late, "last_ts"] = signals.loc[late, "first_ts"] + pd.Timedelta(minutes=10)
+    signals.loc[late, "n_req"] = 2
+    return signals, pd.concat([infra, pd.DataFrame(extra)], ignore_index=True)
+
+
+def test_slow_rotated_swarms_are_found_whole_and_apart():
+    signals, infra = _slow_rotated_swarms(np.random.default_rng(3))
+    labels = bursts(signals, infra, index(signals))
+    ids = signals["account_id"]
+    a, b = ids.str.startswith("sa").to_numpy(), ids.str.startswith("sb").to_numpy()
+    (la,), (lb,) = set(labels[a]), set(labels[b])
+    assert la >= 0 and lb >= 0 and la != lb  # each whole, and not merged by the client they share
+    # no ordinary account joins, but a few that look like the swarm's members: small, new about then,
+    # with the swarm's request shape and the client (no infrastructure tells them apart)
+    twins = ids.isin(infra.loc[infra["value"] == "shape-a", "account_id"]) & (signals["n_req"] <= 10)
+    ordinary = ~(a | b)
+    assert (labels[ordinary & ~twins.to_numpy()] == -1).all() and (labels[ordinary] != lb).all()
+    assert (labels[ordinary] == la).sum() < 0.25 * a.sum()
+
+
 def test_detect_flags_the_swarm_and_not_a_classroom():
     signals, cells, prompts, infra = _swarm_log(np.random.default_rng(2))
     det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(null_groups=300))

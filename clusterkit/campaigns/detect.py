@@ -218,7 +218,7 @@ def detect(
     in_pass1 = evaluate(community, PASS_LINKED, everyone)
     # swarms: many accounts with a handful of requests each link to nobody by co-activity; bursts
     # of new accounts sharing a value are their candidate groups (outside pass 1's groups)
-    swarm = bursts(signals, infra_used, idx)
+    swarm = bursts(signals, infra_used, idx, params.seed)
     swarm[in_pass1] = -1
     in_swarms = evaluate(swarm, PASS_SWARM, ~in_pass1)
     if content is not None:

@@ -10,12 +10,13 @@ import pandas as pd
 
 from .linking import (
     RELAY_GAP_HOURS,
+    SWARM_BRIEF_HOURS,
     SWARM_MAX_REQUESTS,
     SWARM_MIN_ACCOUNTS,
-    SWARM_WINDOW_HOURS,
+    SWARM_OPENING_HOURS,
     ContentLinks,
     InfraIndex,
-    arrivals_within,
+    arrival_burst,
     epoch_seconds,
     spans,
 )
@@ -207,22 +208,24 @@ class GroupEvidence:
         return float(takes_over.sum() / (len(members) - 1)) * (1 - overlap)
 
     def _swarm(self, members: np.ndarray) -> float:
-        """0..1: how much more of the members first appear within one ``SWARM_WINDOW_HOURS`` than
-        accounts appearing at random over the log would, times the share of members that are
-        small (at most ``SWARM_MAX_REQUESTS`` requests) and brief (active at most three windows)."""
+        """0..1: the share of members that first appear together (in :func:`.linking.arrival_burst`)
+        beyond what accounts appearing at random over the log would, times the share of members
+        that are small (at most ``SWARM_MAX_REQUESTS`` requests) and brief (active at most
+        ``SWARM_BRIEF_HOURS``)."""
         m = len(members)
         if m < SWARM_MIN_ACCOUNTS:
             return 0.0
-        window = SWARM_WINDOW_HOURS * 3600
-        # first appearances in the log's opening window are not arrivals (see linking.bursts)
+        # first appearances in the log's opening hours are not arrivals (see linking.bursts)
         t = np.sort(self.first[members])
-        t = t[t >= self.log_start + window]
+        t = t[t >= self.log_start + SWARM_OPENING_HOURS * 3600]
         if len(t) < SWARM_MIN_ACCOUNTS:
             return 0.0
-        together = float(arrivals_within(t, window).max() / m)
-        expected = min(1.0, window / max(self.log_span - window, window))
-        arrive = float(np.clip((together - expected) / max(1 - expected, 1e-9), 0, 1))
-        brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (self.last[members] - self.first[members] <= 3 * window)
+        start, count, _, _ = arrival_burst(t, self.log_span)
+        length = float(t[start + count - 1] - t[start])
+        arrive = float(np.clip((count - m * length / self.log_span) / m, 0, 1))
+        brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (
+            self.last[members] - self.first[members] <= SWARM_BRIEF_HOURS * 3600
+        )
         return arrive * float(brief.mean())
 
     def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> float:

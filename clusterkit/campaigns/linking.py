@@ -9,20 +9,23 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BURST_EXCESS",
     "BURST_P",
-    "BURST_SHARE",
     "COACT_WEIGHT",
     "CONTENT_ALPHA",
     "CONTENT_CORE",
     "INFRA_WEIGHT",
     "RELAY_CANDIDATES",
     "RELAY_GAP_HOURS",
+    "SWARM_BRIEF_HOURS",
+    "SWARM_LINKED_SHARE",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
-    "SWARM_WINDOW_HOURS",
+    "SWARM_OPENING_HOURS",
+    "SWARM_PAIR_CAP",
     "ContentLinks",
     "InfraIndex",
-    "arrivals_within",
+    "arrival_burst",
     "bursts",
     "cell_groups",
     "communities",
@@ -76,12 +79,6 @@ def spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
 def epoch_seconds(times: pd.Series) -> np.ndarray:
     """Timestamps as float seconds since the epoch."""
     return times.to_numpy("datetime64[s]").astype(np.int64).astype(float)
-
-
-def arrivals_within(sorted_times: np.ndarray, window: float) -> np.ndarray:
-    """For each time of a sorted array, how many of the times fall in the ``window`` starting at it
-    (its maximum is the densest window's count)."""
-    return np.searchsorted(sorted_times, sorted_times + window, side="right") - np.arange(len(sorted_times))
 
 
 def cell_groups(cells: pd.DataFrame, cap: int, seeds: int = 8) -> pd.Series:
@@ -210,71 +207,141 @@ def successions(
     return earlier[keep], later[keep], weight[keep]
 
 
-#: a swarm's accounts first appear within this many hours of one another
-SWARM_WINDOW_HOURS = 12.0
+#: first appearances in the log's opening hours are not arrivals (the account was already active)
+SWARM_OPENING_HOURS = 12.0
+#: a swarm account is active at most this many hours ...
+SWARM_BRIEF_HOURS = 36.0
+#: ... and sends at most this many requests
+SWARM_MAX_REQUESTS = 10
 #: a burst needs at least this many new accounts sharing one value ...
 SWARM_MIN_ACCOUNTS = 10
-#: ... and so many more than the value's own arrival rate over the log that chance gives p <= this
+#: ... so many more than the value's own arrival rate gives that chance gives p <= this ...
 BURST_P = 1e-6
-#: ... and hold at least this share of all the accounts using that value
-BURST_SHARE = 0.5
-#: a swarm account sends at most this many requests, within three swarm windows
-SWARM_MAX_REQUESTS = 10
+#: ... and at least this share of its accounts in excess of the value's arrival rate outside it
+#: (a popular client's ordinary users arriving that day do not make a burst)
+BURST_EXCESS = 0.5
+#: a burst of more accounts than this links each to a random tenth as many others, not to all
+SWARM_PAIR_CAP = 400
+#: a swarm member's links to its swarm (bursting values shared with other members, summed) are at
+#: least this share of its median member's
+SWARM_LINKED_SHARE = 0.5
 
 
-def bursts(
-    signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], window_hours: float = SWARM_WINDOW_HOURS
-) -> np.ndarray:
-    """Swarms: many accounts that first appear together sharing an infrastructure value (client,
-    IP prefix, organisation, system prompt, request shape). For every value, the densest
-    ``window_hours`` of first appearances among the accounts using it is tested against that
-    value's own arrival rate over the whole log (Poisson); the accounts of every significant burst
-    are linked, and overlapping bursts merge. Returns a group label per account (-1: none).
+def arrival_burst(sorted_times: np.ndarray, span: float) -> tuple[int, int, float, float]:
+    """The burst among the arrival times ``sorted_times`` of a log ``span`` seconds long: the
+    interval holding the most arrivals in excess of the times' own rate over the log (a scan over
+    every interval, O(n)). Returns ``(start, count, p, excess)``: the burst is
+    ``sorted_times[start:start + count]``; ``excess`` is how many more arrivals it holds than that
+    rate gives, ``p`` its Poisson tail probability, times the number of such intervals the log
+    holds. (Arrivals at a steady rate have an excess of the order of their count's square root.)"""
+    from scipy.stats import poisson
+
+    m = len(sorted_times)
+    if m < 2:
+        return 0, m, 1.0, 0.0
+    t = sorted_times - sorted_times[0]
+    span = max(span, float(t[-1]), 1.0)
+    rate = m / span
+    # excess of [i, j] = (j - i + 1) - rate (t_j - t_i) = (a_j - a_i) + 1 with a = index - rate t
+    a = np.arange(m) - rate * t
+    stop = int(np.argmax(a - np.minimum.accumulate(a)))
+    start = int(np.argmin(a[: stop + 1]))
+    count = stop - start + 1
+    length = max(float(t[stop] - t[start]), 3600.0)
+    excess = count - rate * length
+    p = float(poisson.sf(count - 1, rate * length)) * max(span / length, 1.0)
+    return start, count, min(1.0, p), float(excess)
+
+
+def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed: int = 0) -> np.ndarray:
+    """Swarms: many small, brief accounts that first appear together sharing an infrastructure
+    value (client, IP prefix, organisation, system prompt, request shape). For every value, the
+    burst of first appearances among the small accounts using it (:func:`arrival_burst`) is tested
+    against that value's own arrival rate over the whole log (Poisson). The accounts of a burst are linked (by the share of it in excess of the value's
+    rate) and the swarms are the Louvain communities of these links. Returns a group label per
+    account (-1: none).
 
     A popular client's users arrive all through the log; a swarm's many accounts, each sending a
     handful of requests, appear at once - and so does a classroom, whose accounts then fail the
     evidence (they send the same few questions)."""
-    from scipy.stats import poisson
-
     n = len(signals)
     labels = np.full(n, -1, dtype=np.int64)
     if infra.empty or n < SWARM_MIN_ACCOUNTS:
         return labels
     first, last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
-    span = max(float(first.max() - first.min()) - window_hours * 3600, window_hours * 3600)
-    # only small, brief accounts join a swarm (an established user sharing the value does not)
-    small = (signals["n_req"].to_numpy() <= SWARM_MAX_REQUESTS) & (last - first <= 3 * window_hours * 3600)
-    window = window_hours * 3600
+    span = float(first.max() - first.min())
+    # only small, brief accounts make a swarm (an established user sharing the value does not)
+    small = (signals["n_req"].to_numpy() <= SWARM_MAX_REQUESTS) & (last - first <= SWARM_BRIEF_HOURS * 3600)
     # accounts that were already active when the log begins all "first appear" in its opening
     # hours: those first appearances are not arrivals and never make a burst
-    arrived = first >= first.min() + window
+    arrived = first >= first.min() + SWARM_OPENING_HOURS * 3600
     used = infra[["account_id", "kind", "value"]].drop_duplicates()
     used = used.assign(a=used["account_id"].map(idx).to_numpy())
-    used = used[arrived[used["a"].to_numpy()]]
+    used = used[(arrived & small)[used["a"].to_numpy()]]
     counts = used.groupby(["kind", "value"])["a"].transform("size").to_numpy()
     used = used[counts >= SWARM_MIN_ACCOUNTS]
+    found: list[np.ndarray] = []
     rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    rng = np.random.default_rng(0)
     for _, g in used.groupby(["kind", "value"], sort=False):
         members = g["a"].to_numpy()
-        t = np.sort(first[members])
         order = members[np.argsort(first[members], kind="stable")]
-        k = arrivals_within(t, window)
-        best = int(np.argmax(k))
-        if k[best] < SWARM_MIN_ACCOUNTS:
+        # the value must mark the burst, not be a popular one (a common client) that a burst's
+        # accounts happen to share with everyone else: see arrival_burst
+        start, count, p, excess = arrival_burst(first[order], span)
+        if count < SWARM_MIN_ACCOUNTS or p > BURST_P or excess < BURST_EXCESS * count:
             continue
-        # the value must mark the burst (most of its accounts are in it), not be a popular one
-        # (a common client) that a burst's accounts happen to share with everyone else
-        if k[best] < BURST_SHARE * len(t) or poisson.sf(k[best] - 1, len(t) * window / span) > BURST_P:
-            continue
-        burst = order[best : best + k[best]]
-        burst = burst[small[burst]]
-        if len(burst) >= SWARM_MIN_ACCOUNTS:
-            rows.append(burst)
+        burst = order[start : start + count]
+        if count <= SWARM_PAIR_CAP:
+            i, j = np.triu_indices(count, 1)
+        else:  # a huge burst: each member linked to SWARM_PAIR_CAP // 10 random others of it
+            i = np.repeat(np.arange(count), SWARM_PAIR_CAP // 10)
+            j = rng.integers(0, count, len(i))
+            i, j = i[i != j], j[i != j]
+        found.append(burst)
+        rows.append(burst[i])
+        cols.append(burst[j])
+        weights.append(np.full(len(i), excess / count))
     if not rows:
         return labels
-    a = np.concatenate(rows)
-    b = np.concatenate([np.full(len(r), r[0]) for r in rows])
-    return components(n, a, b)
+    # accounts sharing several bursting values link more strongly than those sharing one: a rotated
+    # swarm shares its request shape, a scripted one its client, IPs and organisation as well, and a
+    # common client's burst that day, shared by two swarms, does not merge them
+    a, b = np.concatenate(rows), np.concatenate(cols)
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    key, weight = np.unique(a * n + b, return_inverse=True)
+    total = np.bincount(weight, weights=np.concatenate(weights))
+    a, b = key // n, key % n
+    labels = communities(n, a, b, total, seed)
+    # a swarm member shares bursting values with its swarm as much as its members typically do: an
+    # ordinary account that arrived that day with one of the swarm's clients links to a few of them
+    # (or to all, by that one value, where the swarm's members share several), and is peeled off
+    while True:
+        inside = (labels[a] >= 0) & (labels[a] == labels[b])
+        strength = np.bincount(a[inside], total[inside], n) + np.bincount(b[inside], total[inside], n)
+        grouped = labels >= 0
+        typical = pd.Series(strength[grouped]).groupby(labels[grouped]).median()
+        bar = np.zeros(n)
+        bar[grouped] = SWARM_LINKED_SHARE * typical.reindex(labels[grouped]).to_numpy()
+        sizes = np.bincount(labels[grouped], minlength=1)
+        drop = grouped & ((strength < bar) | (sizes[np.maximum(labels, 0)] < SWARM_MIN_ACCOUNTS))
+        if not drop.any():
+            break
+        labels[drop] = -1
+    # ... and a swarm is (mostly) one value's burst: most of it is in one burst that is mostly in it
+    # (not the ordinary accounts left over from a common client's burst once the swarm's are taken)
+    sizes = np.bincount(labels[labels >= 0], minlength=1)
+    marked = np.zeros(len(sizes), dtype=bool)
+    for burst in found:
+        inside = labels[burst][labels[burst] >= 0]
+        if len(inside):
+            top = np.bincount(inside)
+            k = int(np.argmax(top))
+            marked[k] |= top[k] >= 0.5 * len(burst) and top[k] >= 0.5 * sizes[k]
+    labels[(labels >= 0) & ~marked[np.maximum(labels, 0)]] = -1
+    return labels
 
 
 #: content links: expected number of false links in the whole log (over every account pair) under

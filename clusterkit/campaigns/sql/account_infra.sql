@@ -10,5 +10,5 @@ SELECT account_id, 'org_id', org_id, count(*) FROM _req WHERE org_id IS NOT NULL
 UNION ALL
 SELECT account_id, 'system_hash', system_hash, count(*) FROM _req WHERE system_hash IS NOT NULL GROUP BY 1, 3
 UNION ALL
-SELECT account_id, 'request_shape', request_shape, count(*) FROM _req GROUP BY 1, 3
+SELECT account_id, 'request_shape', request_shape, count(*) FROM _req WHERE request_shape IS NOT NULL GROUP BY 1, 3
 ORDER BY 1, 2, 3;

@@ -6,7 +6,9 @@ SELECT r.account_id, r.ts, epoch(r.ts) AS t, r.prompt_hash, r.model, r.user_agen
             ELSE regexp_extract(r.ip, '^(\d+\.\d+\.\d+)\.\d+$', 1) END AS ip_prefix,
        l.cluster, l.dup_group,
        -- the request's shape: its body parameters (max_tokens, temperature, tools, ...) as sent
-       md5(coalesce(CAST(r.extra->'request_params' AS VARCHAR), '')) AS request_shape
+       -- (none when none were sent: having no parameters is not a value accounts share)
+       CASE WHEN coalesce(CAST((r.extra->'request_params') AS VARCHAR), 'null') IN ('null', '{}') THEN NULL
+            ELSE md5(CAST((r.extra->'request_params') AS VARCHAR)) END AS request_shape
 FROM requests AS r
 JOIN cluster_labels AS l ON l.run_id = $run_id AND l.prompt_hash = r.prompt_hash;
 
