@@ -69,9 +69,12 @@ def test_slices_of_one_sweep_link_and_ordinary_accounts_do_not():
     assert len(mixed) <= 2 and len([p for p in pairs if p[0].startswith("r") and p[1].startswith("r")]) == 28
     r = np.array([idx[a] for a in resellers])
     o = np.array([idx[f"o{i}"] for i in range(0, 200, 25)])  # eight accounts of eight topics
-    assert content.cohesion(r) > 0.5
-    assert content.cohesion(o) < 0.05
-    assert (content.attachment(r) > 0.5).all()
+    # where members' prompts meet, the sweep's neighbourhoods are all its own; two of a topic's
+    # five accounts share theirs with the three others; accounts of eight topics never meet
+    assert content.own_regions(r) > 0.7
+    topic = np.array([idx[f"o{i}"] for i in (0, 40)])
+    assert 0 < content.own_regions(topic) < 0.5
+    assert content.own_regions(o) == 0.0
 
 
 def test_the_same_question_asked_again_is_no_sweep():
@@ -81,7 +84,53 @@ def test_the_same_question_asked_again_is_no_sweep():
     names = accounts["account_id"].to_numpy()
     rows, cols, _ = content.links()
     assert not any(names[r].startswith("r") and names[c].startswith("r") for r, c in zip(rows, cols))
-    assert content.cohesion(np.array([index(accounts)[f"r{i}"] for i in range(8)])) == 0.0
+    assert content.own_regions(np.array([index(accounts)[f"r{i}"] for i in range(8)])) < 0.1
+
+
+def test_a_language_that_is_one_region_is_no_sweep_but_a_sweep_inside_it_is():
+    """Under an English-only model the speakers of one language are one another's neighbours
+    whatever they ask: closeness their script explains does not count. Slices of a sweep in that
+    language are closer to one another than to the rest of its speakers."""
+    rng = np.random.default_rng(4)
+    rows, english, chinese, sweep = [], [], [], []
+    for i in range(100):
+        a = f"e{i}"
+        rows += [
+            {"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1, "family": -1, "language": "latin"} for j in range(10)
+        ]
+        english += [f"{a}-{j}" for j in range(10)]
+    for i in range(20):
+        a = f"z{i}"
+        rows += [
+            {"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1, "family": -1, "language": "zh"} for j in range(10)
+        ]
+        chinese += [f"{a}-{j}" for j in range(10)]
+    for i in range(8):
+        a = f"r{i}"
+        rows += [
+            {"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1, "family": -1, "language": "zh"} for j in range(15)
+        ]
+        sweep += [f"{a}-{j}" for j in range(15)]
+    prompts = pd.DataFrame(rows)
+    hashes = prompts["prompt_hash"].to_numpy(dtype=object)
+    pos = {h: i for i, h in enumerate(hashes)}
+    ind = np.empty((len(hashes), 10), dtype=np.int64)
+    for h in english:  # English prompts: neighbours among English ones
+        ind[pos[h]] = [pos[x] for x in rng.choice(english, 10)]
+    for h in chinese:  # the language blob: any Chinese prompt, the sweep's included
+        ind[pos[h]] = [pos[x] for x in rng.choice(chinese + sweep, 10)]
+    for h in sweep:  # the sweep: mostly its own items, some of the blob
+        ind[pos[h]] = [pos[x] for x in [*rng.choice(sweep, 8), *rng.choice(chinese, 2)]]
+    accounts = pd.DataFrame({"account_id": prompts["account_id"].unique()})
+    idx = index(accounts)
+    content = ContentLinks(prompts, (hashes, ind), idx)
+    speakers = np.array([idx[f"z{i}"] for i in range(10)])
+    resellers = np.array([idx[f"r{i}"] for i in range(8)])
+    assert content.own_regions(speakers) < 0.15
+    assert content.own_regions(resellers) > 0.5
+    # without the script, the speakers would look like one sweep
+    plain = ContentLinks(prompts.drop(columns="language"), (hashes, ind), idx)
+    assert plain.own_regions(speakers) > 2 * content.own_regions(speakers)
 
 
 def test_detect_groups_human_paced_resellers_by_content():

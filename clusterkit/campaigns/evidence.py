@@ -269,7 +269,7 @@ class GroupEvidence:
         # the same few questions asked by many (a classroom) are close together too: a sweep's
         # items are distinct
         if self.content is not None:
-            evidence[COHESION] = self.content.cohesion(members) * coverage
+            evidence[COHESION] = self.content.own_regions(members) * coverage
         evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
         evidence[APPLICATION] = self._application(members)
         return evidence

@@ -365,8 +365,8 @@ class ContentLinks:
     traffic (resellers). People who ask about the same niche link as well - which groups then
     count as campaigns is the evidence's and the calibration's decision, not the link's.
 
-    The pair hits are kept (a sparse account x account matrix) for the groups' cohesion
-    (:meth:`cohesion`): the share of the members' slots that fall on one another's prompts."""
+    The neighbour slots are kept for the groups' cohesion (:meth:`own_regions`): how much of the
+    neighbourhoods where members meet is their own."""
 
     def __init__(self, prompts: pd.DataFrame, neighbours: tuple[np.ndarray, np.ndarray], idx: dict[str, int]):
         from scipy.sparse import csr_matrix, diags
@@ -384,21 +384,7 @@ class ContentLinks:
         self.slots = np.asarray(sent.sum(axis=1)).ravel() * k
         self.mass = sent @ share
         self.k = k
-        # per account and cluster: prompts sent and their mass (noise prompts: one "cluster" the
-        # size of the whole log, as their neighbours are anywhere)
-        cluster = (
-            prompts["cluster"].fillna(-1).to_numpy(np.int64)[known] if "cluster" in prompts else np.full(len(pos), -1)
-        )
-        codes, uniq = pd.factorize(cluster)
-        n_sent = csr_matrix((np.ones(len(pos)), (acc, codes)), shape=(n, len(uniq)))
-        n_mass = csr_matrix((share[pos], (acc, codes)), shape=(n, len(uniq)))
-        n_sent.sum_duplicates()
-        n_mass.sum_duplicates()
-        n_sent.sort_indices()
-        n_mass.sort_indices()
-        self.per_cluster = (n_sent, n_mass)
-        self.cluster_mass = np.asarray(n_mass.sum(axis=0)).ravel()
-        self.cluster_mass[uniq == -1] = max(float(share.sum()), 1.0)
+        self.knn = None
         if k == 0 or not len(pos):
             self.hits = csr_matrix((n, n))
             return
@@ -411,6 +397,21 @@ class ContentLinks:
             other = (family[src] < 0) | (family[src] != family[dst])
             src, dst = src[other], dst[other]
         knn = csr_matrix((np.ones(len(src)), (src, dst)), shape=(self.n_prompts, self.n_prompts))
+        knn.sort_indices()
+        self.knn, self.sent, self.share = knn, sent.tocsr(), share
+        self.sent.sort_indices()
+        # how the map's neighbours cross scripts: under an English-only model a language's prompts
+        # are one another's neighbours whatever they ask; under a multilingual one they are not
+        script = np.full(self.n_prompts, -1, dtype=np.int64)
+        if "language" in prompts:
+            codes, _ = pd.factorize(prompts["language"].fillna("").to_numpy()[known])
+            script[pos] = codes
+        self.script = script + 1
+        n_scripts = int(self.script.max()) + 1
+        flow = np.bincount(self.script[src] * n_scripts + self.script[dst], minlength=n_scripts**2)
+        flow = flow.reshape(n_scripts, n_scripts).astype(float)
+        self.script_flow = flow / np.maximum(flow.sum(axis=1, keepdims=True), 1)
+        self.script_mass = np.bincount(self.script, weights=(owners > 0).astype(float), minlength=n_scripts)
         hits = ((sent @ knn) @ (diags(share) @ sent.T)).tocsr()
         hits.setdiag(0)
         hits.eliminate_zeros()
@@ -432,44 +433,50 @@ class ContentLinks:
         strength = 0.5 + 0.5 * np.clip(log_p[keep] / log_max - 1, 0, 1)
         return rows[keep], cols[keep], strength
 
-    def attachment(self, members: np.ndarray) -> np.ndarray:
-        """Per member: the share of its neighbour slots that fall on the other members' prompts."""
-        sub = self.hits[members][:, members]
-        inside = np.asarray(sub.sum(axis=1)).ravel()
-        return inside / np.maximum(self.slots[members], 1)
-
-    def cohesion(self, members: np.ndarray) -> float:
-        """0..1: the share of the members' neighbour slots that fall on one another's prompts,
-        beyond the share their regions' own mix explains: a slot of a prompt in cluster c lands on
-        another member with the chance that member prompts make up c (noise: the whole log). A
-        community that is all there is of its region (the speakers of one language under an
-        English model) explains its own closeness; slices of a sweep among other traffic do not."""
-        slots = float(self.slots[members].sum())
-        if slots == 0 or len(members) < 2:
+    def own_regions(self, members: np.ndarray) -> float:
+        """0..1: where the members' prompts are one another's neighbours, how much of those prompts'
+        neighbourhoods is the members' own, beyond what their scripts explain. Over each member
+        prompt with at least one neighbour slot on another member's prompt: the share of its slots
+        that are, against the share expected if slots crossed scripts as the log's do and fell, within
+        a script, on the members' prompts as often as they make up that script. Slices of one sweep
+        fill regions ordinary users rarely visit; people who share a niche meet in regions others
+        visit too; and the speakers of one language under an English-only model, who are all of
+        their script's region, are explained by it (under a multilingual model scripts explain little)."""
+        if len(members) < 2 or self.knn is None:
             return 0.0
-        hits = self.hits
-        starts, ends = hits.indptr[members], hits.indptr[members + 1]
-        inside = 0.0
-        if (ends - starts).sum():
-            # numpy only (scipy's fancy indexing costs ~100 us a call, and the null draws thousands)
-            pos = spans(starts, ends)
-            mark = np.zeros(hits.shape[1], dtype=bool)
-            mark[members] = True
-            inside = float(hits.data[pos][mark[hits.indices[pos]]].sum()) / slots
-        expected = self._expected(members) / slots
-        return float(np.clip((inside - expected) / max(1 - expected, 1e-9), 0, 1))
-
-    def _expected(self, members: np.ndarray) -> float:
-        """Slots of the members expected on one another's prompts from their clusters' mix."""
-        sent, mass = self.per_cluster
-        starts, ends = sent.indptr[members], sent.indptr[members + 1]
-        if not (ends - starts).sum():
+        sent, knn = self.sent, self.knn
+        pos = spans(sent.indptr[members], sent.indptr[members + 1])
+        if not len(pos):
             return 0.0
-        pos = spans(starts, ends)
-        clusters = sent.indices[pos]
-        n_sent, own = sent.data[pos], mass.data[pos]  # mass shares sent's sparsity pattern
-        group = np.bincount(clusters, weights=own, minlength=sent.shape[1])
-        return float((self.k * n_sent * (group[clusters] - own) / self.cluster_mass[clusters]).sum())
+        member_of = np.repeat(np.arange(len(members)), np.diff(sent.indptr)[members])
+        owner = members[member_of]
+        prompt = sent.indices[pos]
+        mass = np.zeros(self.n_prompts)
+        np.add.at(mass, prompt, self.share[prompt])
+        lengths = np.diff(knn.indptr)[prompt]
+        slots = spans(knn.indptr[prompt], knn.indptr[prompt + 1])
+        target = knn.indices[slots]
+        pair = np.repeat(np.arange(len(prompt)), lengths)
+        # a slot on the member's own prompt (its own related questions) does not count
+        own_keys = np.sort(owner.astype(np.int64) * self.n_prompts + prompt)
+        key = owner[pair].astype(np.int64) * self.n_prompts + target
+        at = np.minimum(np.searchsorted(own_keys, key), len(own_keys) - 1)
+        weight = mass[target] - np.where(own_keys[at] == key, self.share[target], 0.0)
+        inside = np.bincount(pair, weights=np.maximum(weight, 0.0), minlength=len(prompt))
+        linked = inside > 0
+        if not linked.any():
+            return 0.0
+        observed = float(np.mean(inside[linked] / np.maximum(lengths[linked], 1)))
+        # expected: the members' (other than the prompt's own account's) share of each script
+        n_scripts = len(self.script_mass)
+        script = self.script[prompt]
+        group = np.bincount(script, weights=self.share[prompt], minlength=n_scripts)
+        own = np.zeros((len(members), n_scripts))
+        np.add.at(own, (member_of, script), self.share[prompt])
+        others = (group[None, :] - own) / np.maximum(self.script_mass, 1)[None, :]
+        expected = (self.script_flow[script] * others[member_of]).sum(axis=1)
+        base = float(np.mean(expected[linked]))
+        return float(np.clip((observed - base) / max(1 - base, 1e-9), 0, 1))
 
 
 # an account pair's edge weight: co-activity and shared rare infrastructure
