@@ -451,17 +451,20 @@ class ContentLinks:
         member_of = np.repeat(np.arange(len(members)), np.diff(sent.indptr)[members])
         owner = members[member_of]
         prompt = sent.indices[pos]
-        mass = np.zeros(self.n_prompts)
-        np.add.at(mass, prompt, self.share[prompt])
+        # the members' mass on each of their prompts (sorted, looked up: no log-sized array per call)
+        unique, first = np.unique(prompt, return_inverse=True)
+        held = np.bincount(first, weights=self.share[prompt])
         lengths = np.diff(knn.indptr)[prompt]
         slots = spans(knn.indptr[prompt], knn.indptr[prompt + 1])
         target = knn.indices[slots]
         pair = np.repeat(np.arange(len(prompt)), lengths)
+        where = np.minimum(np.searchsorted(unique, target), len(unique) - 1)
+        on_member = unique[where] == target
         # a slot on the member's own prompt (its own related questions) does not count
         own_keys = np.sort(owner.astype(np.int64) * self.n_prompts + prompt)
         key = owner[pair].astype(np.int64) * self.n_prompts + target
         at = np.minimum(np.searchsorted(own_keys, key), len(own_keys) - 1)
-        weight = mass[target] - np.where(own_keys[at] == key, self.share[target], 0.0)
+        weight = np.where(on_member, held[where], 0.0) - np.where(own_keys[at] == key, self.share[target], 0.0)
         inside = np.bincount(pair, weights=np.maximum(weight, 0.0), minlength=len(prompt))
         linked = inside > 0
         if not linked.any():
