@@ -63,13 +63,13 @@ WEIGHTS = {
 # A campaign runs over time and at volume: a one-off burst (an evaluation) or a handful of
 # requests cannot be one, whatever else it looks like; and a group of busy people who talk about
 # the same things at the same hours is not one either unless something machine-like or a link to a
-# known campaign shows. These evidences gate the score (multiplied in as square roots).
+# known campaign shows. These evidences gate the score (multiplied in as square roots). (A pivot to a
+# new model within a day of its release is no machine evidence: enthusiasts do it too.)
 MACHINE = (
     "round-the-clock timing",
     "scripted regular timing",
     "shared client or infrastructure",
     NEAR,
-    "pivot to a new model within a day of release",
     "templated prompts",
     "reasoning elicitation (chain of thought)",
     "grader / rubric prompts",
