@@ -87,16 +87,18 @@ def test_a_burst_of_new_small_accounts_sharing_a_value_is_one_swarm():
 
 
 def test_arrival_burst_finds_the_interval_of_excess_arrivals():
-    from clusterkit.campaigns.linking import arrival_burst
+    from clusterkit.campaigns.linking import arrival_burst, burst_significance
 
     rng = np.random.default_rng(0)
     day = 86400.0
     steady = np.sort(rng.uniform(0, 12 * day, 80))
-    start, count, p, excess = arrival_burst(steady, 12 * day)
+    start, count = arrival_burst(steady, 12 * day)
+    p, excess = burst_significance(steady, 12 * day, start, count)
     assert p > 1e-3 and excess < 3 * np.sqrt(80)  # steady arrivals: no burst
     burst = rng.uniform(5 * day, 6.5 * day, 60)  # 60 more over a day and a half
     t = np.sort(np.r_[steady, burst])
-    start, count, p, excess = arrival_burst(t, 12 * day)
+    start, count = arrival_burst(t, 12 * day)
+    p, excess = burst_significance(t, 12 * day, start, count)
     inside = t[start : start + count]
     assert p < 1e-6 and excess > 45
     assert inside.min() >= 4.9 * day and inside.max() <= 6.6 * day and count >= 60

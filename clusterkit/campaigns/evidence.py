@@ -220,7 +220,7 @@ class GroupEvidence:
         t = t[t >= self.log_start + SWARM_OPENING_HOURS * 3600]
         if len(t) < SWARM_MIN_ACCOUNTS:
             return 0.0
-        start, count, _, _ = arrival_burst(t, self.log_span)
+        start, count = arrival_burst(t, self.log_span)
         length = float(t[start + count - 1] - t[start])
         arrive = float(np.clip((count - m * length / self.log_span) / m, 0, 1))
         brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (

@@ -21,11 +21,13 @@ __all__ = [
     "SWARM_LINKED_SHARE",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
+    "SWARM_ONE_VALUE",
     "SWARM_OPENING_HOURS",
     "SWARM_PAIR_CAP",
     "ContentLinks",
     "InfraIndex",
     "arrival_burst",
+    "burst_significance",
     "bursts",
     "cell_groups",
     "communities",
@@ -217,7 +219,7 @@ SWARM_MAX_REQUESTS = 10
 SWARM_MIN_ACCOUNTS = 10
 #: ... so many more than the value's own arrival rate gives that chance gives p <= this ...
 BURST_P = 1e-6
-#: ... and at least this share of its accounts in excess of the value's arrival rate outside it
+#: ... and at least this share of its accounts in excess of the value's arrival rate over the log
 #: (a popular client's ordinary users arriving that day do not make a burst)
 BURST_EXCESS = 0.5
 #: a burst of more accounts than this links each to a random tenth as many others, not to all
@@ -225,32 +227,44 @@ SWARM_PAIR_CAP = 400
 #: a swarm member's links to its swarm (bursting values shared with other members, summed) are at
 #: least this share of its median member's
 SWARM_LINKED_SHARE = 0.5
+#: a swarm is mostly one value's burst: at least this share of it is in a burst, and of that burst in it
+SWARM_ONE_VALUE = 0.5
 
 
-def arrival_burst(sorted_times: np.ndarray, span: float) -> tuple[int, int, float, float]:
+def _rate(sorted_times: np.ndarray, span: float) -> float:
+    """Arrivals per second over a log ``span`` seconds long (at least the times' own spread)."""
+    return len(sorted_times) / max(span, float(sorted_times[-1] - sorted_times[0]), 1.0)
+
+
+def arrival_burst(sorted_times: np.ndarray, span: float) -> tuple[int, int]:
     """The burst among the arrival times ``sorted_times`` of a log ``span`` seconds long: the
     interval holding the most arrivals in excess of the times' own rate over the log (a scan over
-    every interval, O(n)). Returns ``(start, count, p, excess)``: the burst is
-    ``sorted_times[start:start + count]``; ``excess`` is how many more arrivals it holds than that
-    rate gives, ``p`` its Poisson tail probability, times the number of such intervals the log
-    holds. (Arrivals at a steady rate have an excess of the order of their count's square root.)"""
-    from scipy.stats import poisson
-
+    every interval, O(n)), as ``(start, count)``: ``sorted_times[start:start + count]``. How unusual
+    it is: :func:`burst_significance`."""
     m = len(sorted_times)
     if m < 2:
-        return 0, m, 1.0, 0.0
-    t = sorted_times - sorted_times[0]
-    span = max(span, float(t[-1]), 1.0)
-    rate = m / span
+        return 0, m
     # excess of [i, j] = (j - i + 1) - rate (t_j - t_i) = (a_j - a_i) + 1 with a = index - rate t
-    a = np.arange(m) - rate * t
+    a = np.arange(m) - _rate(sorted_times, span) * (sorted_times - sorted_times[0])
     stop = int(np.argmax(a - np.minimum.accumulate(a)))
     start = int(np.argmin(a[: stop + 1]))
-    count = stop - start + 1
-    length = max(float(t[stop] - t[start]), 3600.0)
-    excess = count - rate * length
+    return start, stop - start + 1
+
+
+def burst_significance(sorted_times: np.ndarray, span: float, start: int, count: int) -> tuple[float, float]:
+    """``(p, excess)`` of the burst ``sorted_times[start:start + count]``: how many more arrivals it
+    holds than the times' rate over the log gives (arrivals at a steady rate have an excess of the
+    order of their count's square root), and its Poisson tail probability, times the number of
+    such intervals the log holds."""
+    from scipy.stats import poisson
+
+    if len(sorted_times) < 2:
+        return 1.0, 0.0
+    rate = _rate(sorted_times, span)
+    span = max(span, float(sorted_times[-1] - sorted_times[0]), 1.0)
+    length = max(float(sorted_times[start + count - 1] - sorted_times[start]), 3600.0)
     p = float(poisson.sf(count - 1, rate * length)) * max(span / length, 1.0)
-    return start, count, min(1.0, p), float(excess)
+    return min(1.0, p), float(count - rate * length)
 
 
 def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed: int = 0) -> np.ndarray:
@@ -284,14 +298,17 @@ def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     for _, g in used.groupby(["kind", "value"], sort=False):
         members = g["a"].to_numpy()
         order = members[np.argsort(first[members], kind="stable")]
         # the value must mark the burst, not be a popular one (a common client) that a burst's
         # accounts happen to share with everyone else: see arrival_burst
-        start, count, p, excess = arrival_burst(first[order], span)
-        if count < SWARM_MIN_ACCOUNTS or p > BURST_P or excess < BURST_EXCESS * count:
+        start, count = arrival_burst(first[order], span)
+        if count < SWARM_MIN_ACCOUNTS:
+            continue
+        p, excess = burst_significance(first[order], span, start, count)
+        if p > BURST_P or excess < BURST_EXCESS * count:
             continue
         burst = order[start : start + count]
         if count <= SWARM_PAIR_CAP:
@@ -311,8 +328,8 @@ def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed
     # common client's burst that day, shared by two swarms, does not merge them
     a, b = np.concatenate(rows), np.concatenate(cols)
     a, b = np.minimum(a, b), np.maximum(a, b)
-    key, weight = np.unique(a * n + b, return_inverse=True)
-    total = np.bincount(weight, weights=np.concatenate(weights))
+    key, pair = np.unique(a * n + b, return_inverse=True)
+    total = np.bincount(pair, weights=np.concatenate(weights))
     a, b = key // n, key % n
     labels = communities(n, a, b, total, seed)
     # a swarm member shares bursting values with its swarm as much as its members typically do: an
@@ -339,7 +356,7 @@ def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed
         if len(inside):
             top = np.bincount(inside)
             k = int(np.argmax(top))
-            marked[k] |= top[k] >= 0.5 * len(burst) and top[k] >= 0.5 * sizes[k]
+            marked[k] |= top[k] >= SWARM_ONE_VALUE * len(burst) and top[k] >= SWARM_ONE_VALUE * sizes[k]
     labels[(labels >= 0) & ~marked[np.maximum(labels, 0)]] = -1
     return labels
 
