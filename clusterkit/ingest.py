@@ -1,31 +1,27 @@
 """Ingest API request logs into the store.
 
-Files are streamed record by record, mapped to request columns (see :mod:`clusterkit.mapping`
-and :mod:`clusterkit.chat`), staged in Arrow batches and committed in one transaction that
-de-duplicates prompts and request ids. Every row read ends up in exactly one place:
-ingested, skipped as an exact duplicate, or quarantined with its reason, file and line.
+Files are streamed record by record (:mod:`clusterkit.readers`), mapped to request columns (see
+:mod:`clusterkit.rows`, :mod:`clusterkit.mapping` and :mod:`clusterkit.chat`), staged in Arrow
+batches (:mod:`clusterkit.batches`) and committed in one transaction that de-duplicates prompts and
+request ids. Every row read ends up in exactly one place: ingested, skipped as an exact duplicate,
+or quarantined with its reason, file and line.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from .chat import extract_prompt
 from .errors import ClusterkitError, MappingError
-from .mapping import FieldMap, compile_path, detect_fields, missing_meta, unmapped_keys, used_roots
+from .mapping import FieldMap, detect_fields, missing_meta, unmapped_keys
 from .readers import RawRecord, discover_files, parse_json_line, read_records
-from .textnorm import content_hash, prompt_hash, text_hash
-from .times import parse_timestamp_us
+from .rows import _map_records, _Mapper
+from .batches import ProgressFn, _Columns, _Sink, _to_ipc
 
 __all__ = ["QUARANTINE_REASONS", "FileReport", "IngestReport", "ingest"]
 
@@ -46,8 +42,6 @@ _SAMPLE = 50
 _REQUIRED = ("text", "account", "time")
 #: a request time this far after the ingest is flagged in the summary as lying in the future
 FUTURE_MARGIN_HOURS = 24
-
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -96,206 +90,6 @@ class IngestReport:
         return self.read == self.ingested + self.duplicates + self.quarantined
 
 
-class _Columns:
-    """Column buffers for one Arrow batch of staged requests or quarantine rows."""
-
-    REQUEST = (
-        "seq",
-        "request_id",
-        "account_id",
-        "ts",
-        "prompt_hash",
-        "text",
-        "context",
-        "system_hash",
-        "system_text",
-        "model",
-        "org_id",
-        "ip",
-        "user_agent",
-        "extra",
-        "source",
-        "line",
-        "row_hash",
-    )
-    QUARANTINE = ("source", "line", "reason", "detail", "raw")
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self.rows: list[tuple[Any, ...]] = []
-        self.append = self.rows.append
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def to_arrow(self) -> Any:
-        import pyarrow as pa
-
-        columns = list(zip(*self.rows)) if self.rows else [() for _ in self.names]
-        self.rows.clear()
-        arrays = []
-        for name, col in zip(self.names, columns):
-            if name == "ts":
-                arrays.append(pa.array(col, type=pa.timestamp("us", tz="UTC")))
-            elif name in ("seq", "line"):
-                arrays.append(pa.array(col, type=pa.int64()))
-            else:
-                arrays.append(pa.array(col, type=pa.string()))
-        return pa.Table.from_arrays(arrays, names=list(self.names))
-
-
-_INTEGRAL = re.compile(r"[+-]?\d+\.0+")
-
-
-def _ident(value: Any) -> str | None:
-    """An identifier (account, organisation, request id) as text: like :func:`_scalar`, with an
-    integral number written as an integer - ``123``, ``123.0`` (what pandas writes for an integer
-    column holding a NaN) and ``"123.0"`` are one account."""
-    if type(value) is float and value.is_integer():
-        return str(int(value))
-    s = _scalar(value)
-    if s is not None and "." in s and _INTEGRAL.fullmatch(s):
-        return s[: s.index(".")]
-    return s
-
-
-def _scalar(value: Any) -> str | None:
-    """A non-blank scalar as a string, else ``None``."""
-    if type(value) is str:
-        return value if value and not value.isspace() else None
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    s = str(value)
-    return s if s.strip() else None
-
-
-class _Mapper:
-    """Maps parsed objects of one file to staged request rows or quarantine reasons."""
-
-    def __init__(self, fields: FieldMap, source: str, fmt: str) -> None:
-        self.f = fields
-        self.source = source
-        self.decode_json = fmt == "csv"
-        self.get_text = compile_path(fields.text)
-        self.get_account = compile_path(fields.account)
-        self.get_time = compile_path(fields.time)
-        self.get_id = compile_path(fields.id)
-        self.get_model = compile_path(fields.model)
-        self.get_org = compile_path(fields.org_id)
-        self.get_ip = compile_path(fields.ip)
-        self.get_ua = compile_path(fields.user_agent)
-        self.get_meta = [(name, compile_path(path)) for name, path in fields.meta.items()]
-        self.time_format = fields.time_format
-        self.roots = used_roots(fields)
-
-    def _swallowed_row(self, obj: dict[str, Any]) -> str | None:
-        """In a CSV row, a cell holding a line break followed by a line that reads as a whole row
-        of this file - as many fields, a time that parses in the time column - is the mark of a
-        broken quote that swallowed the rows after it: where, else None."""
-        broken = [(c, v) for c, v in obj.items() if type(v) is str and "\n" in v]
-        if not broken or self.f.time not in obj:  # the common case: no cell holds a line break
-            return None
-        columns = list(obj)
-        where = columns.index(self.f.time)
-        for column, value in broken:
-            for later in value.split("\n")[1:]:
-                fields = next(csv.reader([later]), [])
-                if len(fields) < len(columns) or not fields[where].strip():
-                    continue
-                try:
-                    parse_timestamp_us(fields[where], self.time_format)
-                except (ValueError, OverflowError, TypeError):
-                    continue
-                return column
-        return None
-
-    def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
-        f = self.f
-        if self.decode_json and (column := self._swallowed_row(obj)) is not None:
-            return (
-                "malformed_csv",
-                f"column {column!r} holds a line that reads as a whole row: a broken quote swallowed the rows "
-                "after it (fix the quoting and ingest again; the raw text is kept here)",
-            )
-        raw_text = self.get_text(obj)
-        if raw_text is None:
-            return ("missing_text", f"no value at text path {f.text!r}")
-        chat = extract_prompt(raw_text, decode_json=self.decode_json)
-        text = chat.text
-        if text is None:
-            if chat.other_blocks:
-                return ("empty_prompt", f"last user turn has no text, only {', '.join(chat.other_blocks)} blocks")
-            return ("missing_text", f"no user prompt found in the value at {f.text!r}")
-        if not text.strip():
-            return ("empty_prompt", "prompt is empty or whitespace only")
-
-        account_value = self.get_account(obj)
-        account = _ident(account_value)
-        if account is None:
-            what = "an object, not an id" if isinstance(account_value, (dict, list)) else "missing or empty"
-            return ("missing_account", f"account at {f.account!r} is {what}")
-
-        ts_value = self.get_time(obj)
-        if ts_value is None or ts_value == "":
-            return ("missing_time", f"no value at time path {f.time!r}")
-        try:
-            ts = parse_timestamp_us(ts_value, self.time_format)
-        except (ValueError, OverflowError, TypeError) as exc:
-            how = f" with --time-format {self.time_format!r}" if self.time_format else ""
-            return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}{how}: {exc}")
-
-        model = _scalar(self.get_model(obj)) or chat.model
-        org = _ident(self.get_org(obj))
-        ip = _scalar(self.get_ip(obj))
-        ua = _scalar(self.get_ua(obj))
-
-        extra: dict[str, Any] = {}
-        for name, get in self.get_meta:
-            value = get(obj)
-            if value is not None:
-                extra[name] = value
-        # nothing the map does not read is dropped: other source keys are kept as they came
-        columns = {k: v for k, v in obj.items() if k not in self.roots and v is not None and v != ""}
-        if columns:
-            extra["columns"] = columns
-        if chat.messages is not None:
-            extra["n_turns"] = chat.n_turns
-            if chat.n_turns > 1 or chat.other_blocks:  # a lone user turn is the prompt itself
-                extra["conversation"] = chat.messages
-        if chat.other_blocks:
-            extra["other_blocks"] = list(chat.other_blocks)
-        if chat.params:
-            extra["request_params"] = chat.params
-        extra_json = orjson.dumps(extra, option=orjson.OPT_SORT_KEYS, default=str).decode() if extra else None
-
-        context = chat.context
-        phash = prompt_hash(text, context)
-        system = chat.system
-        shash = text_hash(system) if system and system.strip() else None
-        row_hash = content_hash(account, ts, phash, shash, model, org, ip, ua, extra_json)
-        rid = _ident(self.get_id(obj))
-        if rid is None:
-            rid = "auto:" + row_hash
-        return (
-            rid,
-            account,
-            ts,
-            phash,
-            text,
-            context,
-            shash,
-            system if shash else None,
-            model,
-            org,
-            ip,
-            ua,
-            extra_json,
-            self.source,
-            line,
-            row_hash,
-        )
-
-
 def _detect(
     records: Iterator[RawRecord], fields: FieldMap, path: Path
 ) -> tuple[FieldMap, list[RawRecord], list[str], list[str]]:
@@ -319,27 +113,6 @@ def _detect(
             f"give them with {flags} (dotted paths, e.g. --account account.id)"
         )
     return resolved, head, unmapped_keys(resolved, samples), missing_meta(resolved, samples)
-
-
-def _map_records(records: Iterable[RawRecord], mapper: _Mapper, file_index: int) -> tuple[list, list]:
-    """Map parsed records to staged request rows and quarantine rows.
-
-    ``seq`` (file order, then line) decides which of several rows with one id is kept."""
-    requests: list[tuple[Any, ...]] = []
-    quarantine: list[tuple[Any, ...]] = []
-    source = mapper.source
-    base = file_index << 40
-    for rec in records:
-        if rec.error is not None:
-            reason, _, detail = rec.error.partition(": ")
-            quarantine.append((source, rec.line, reason, detail, rec.raw))
-            continue
-        out = mapper.map(rec.obj, rec.line)
-        if len(out) == 2:
-            quarantine.append((source, rec.line, out[0], out[1], _raw(rec.obj)))
-        else:
-            requests.append((base | rec.line, *out))
-    return requests, quarantine
 
 
 _WORKER_MAPPER: list[_Mapper] = []  # the mapper of the file a worker process works on
@@ -474,46 +247,6 @@ def _ingest_files(
     )
 
 
-class _Sink:
-    """Collects mapped rows, stages them in Arrow batches and reports progress in bytes."""
-
-    def __init__(self, store: Any, batch_size: int, progress: ProgressFn | None, total_bytes: int) -> None:
-        self.store = store
-        self.batch_size = batch_size
-        self.progress = progress
-        self.total = total_bytes
-        self.done = 0
-        self.requests = _Columns(_Columns.REQUEST)
-        self.quarantine = _Columns(_Columns.QUARANTINE)
-
-    def add(self, requests: list, quarantine: list) -> None:
-        self.requests.rows.extend(requests)
-        self.quarantine.rows.extend(quarantine)
-        if len(self.requests) >= self.batch_size or len(self.quarantine) >= self.batch_size:
-            self.flush()
-
-    def add_ipc(self, requests: bytes, quarantine: bytes) -> None:
-        for payload, stage in ((requests, self.store.stage_requests), (quarantine, self.store.stage_quarantine)):
-            table = _from_ipc(payload)
-            if table.num_rows:
-                stage(table)
-
-    def flush(self) -> None:
-        if len(self.requests):
-            self.store.stage_requests(self.requests.to_arrow())
-        if len(self.quarantine):
-            self.store.stage_quarantine(self.quarantine.to_arrow())
-
-    def report(self, file_bytes_read: int) -> None:
-        if self.progress:
-            self.progress(min(self.done + file_bytes_read, self.total), self.total)
-
-    def file_done(self, size: int) -> None:
-        self.done += size
-        if self.progress:
-            self.progress(self.done, self.total)
-
-
 _PARALLEL_MIN_BYTES = 8 << 20
 _CHUNK_LINES = 10_000
 
@@ -566,31 +299,9 @@ def _ingest_parallel(
             return rows
 
 
-def _to_ipc(names: tuple[str, ...], rows: list) -> bytes:
-    import pyarrow as pa
-
-    cols = _Columns(names)
-    cols.rows.extend(rows)
-    table = cols.to_arrow()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def _from_ipc(payload: bytes) -> Any:
-    import pyarrow as pa
-
-    return pa.ipc.open_stream(payload).read_all()
-
-
 def _chain(head: list[RawRecord], rest: Iterable[RawRecord]) -> Iterable[RawRecord]:
     yield from head
     yield from rest
-
-
-def _raw(obj: Any) -> str:
-    return orjson.dumps(obj, default=str).decode()
 
 
 def _now() -> float:
