@@ -27,7 +27,7 @@ def main() -> None:
     from clusterkit.campaigns import score
     from clusterkit.evaluate import evaluate, load_truth
     from clusterkit.ingest import ingest
-    from clusterkit.pipeline import run
+    from clusterkit.pipeline import EngineParams, run
     from clusterkit.simulate import simulate
     from clusterkit.store import Store
 
@@ -49,7 +49,7 @@ def main() -> None:
         with Store(work / f"{backend}.duckdb") as store:
             ingest(store, sim.requests_path)
             t0 = time.perf_counter()
-            res = run(store, backend=backend)
+            res = run(store, EngineParams(backend=backend))
             sc = score(store)
             wall = time.perf_counter() - t0
             labels = store.labels(res.run_id)[["prompt_hash", "cluster"]]

@@ -30,9 +30,9 @@ OURS = """
 import json, sys, time
 t = time.perf_counter()
 from clusterkit.store import Store
-from clusterkit.pipeline import run
+from clusterkit.pipeline import EngineParams, run
 with Store(sys.argv[1]) as store:
-    r = run(store, random_state=int(sys.argv[2]))
+    r = run(store, EngineParams(random_state=int(sys.argv[2])))
 print(json.dumps({"seconds": time.perf_counter() - t, "timings": r.timings, "clusters": r.n_clusters,
                   "noise": r.noise_share, "reused": r.reused, "mcs": None}))
 """

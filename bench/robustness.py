@@ -42,10 +42,8 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict
     stored cluster run is reused, so only what changed since (scoring) runs again."""
     from sklearn.metrics import average_precision_score
 
-    from clusterkit.campaigns import score
+    from clusterkit.chain import Hooks, analyse
     from clusterkit.evaluate import evaluate, load_truth
-    from clusterkit.ingest import ingest
-    from clusterkit.pipeline import run
     from clusterkit.store import Store
 
     folder = work / cell.name
@@ -53,14 +51,12 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict
         shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
     log = build_log(cell, folder / "log", corpora)
+    marks: dict[str, float] = {}
+    hooks = Hooks(step=lambda name, _result: marks.setdefault(name, time.perf_counter()))
     with Store(folder / "store.duckdb") as store:
-        ingest(store, log.requests_path)
-        t1 = time.perf_counter()
-        run(store)
-        t2 = time.perf_counter()
-        scored = score(store)
-        t3 = time.perf_counter()
-        accounts = store.account_scores(scored.run_id)
+        done = analyse(store, log.requests_path, hooks=hooks)
+        accounts = store.account_scores(done.scored.run_id)
+    t1, t2, t3 = marks["ingest"], marks["engine"], marks["score"]
     truth = load_truth(log.truth_path)
     ev = evaluate(accounts, truth)
     volume = dict(zip(accounts["account_id"], accounts["n_requests"]))

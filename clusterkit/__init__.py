@@ -4,11 +4,12 @@ Public API (imported lazily, so ``import clusterkit`` stays fast). Stage functio
 their module's name (``ingest``, ``simulate``, ``embed``, ``reduce``, ``cluster``) are imported
 from that module, so that ``clusterkit.ingest`` is always the module::
 
-    from clusterkit import Store, run
+    from clusterkit import EngineParams, Store, analyse, run
     from clusterkit.ingest import ingest     # functions named like their module live there
     with Store("data/clusterkit.duckdb") as store:
+        done = analyse(store, "logs/")           # the whole chain: ingest -> map -> clusters -> campaigns
         report = ingest(store, "logs/*.jsonl.gz", text="request", account="account.id")
-        result = run(store)                      # embed -> reduce -> cluster -> describe
+        result = run(store, EngineParams(min_cluster_size=20))  # embed -> reduce -> cluster -> describe
         clusters = store.clusters(result.run_id)
 """
 
@@ -31,7 +32,10 @@ _EXPORTS = {
     "SentenceEmbedder": "embed",
     "EmbedReport": "embed",
     "run": "pipeline",
+    "EngineParams": "pipeline",
     "RunResult": "pipeline",
+    "analyse": "chain",
+    "ChainResult": "chain",
     "ClusterkitError": "errors",
     "InputError": "errors",
     "MappingError": "errors",

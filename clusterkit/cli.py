@@ -169,37 +169,96 @@ def _print_info(console: Any, info: Any) -> None:
     console.print(t)
 
 
+def _fields(args: argparse.Namespace) -> Any:
+    """The field map of the ingest mapping flags."""
+    from .mapping import FieldMap
+
+    return FieldMap.from_options(
+        text=args.text, account=args.account, time=args.time, id=args.id, meta=args.meta, time_format=args.time_format
+    )
+
+
 def _ingest_logs(console: Any, store: Any, args: argparse.Namespace) -> Any:
     """Ingest ``args.logs`` with the mapping flags and a progress bar; return the report."""
     from .ingest import ingest
 
     bar, update = _bar(console, "ingesting", "bytes")
     with bar:
-        return ingest(
-            store,
-            args.logs,
-            text=args.text,
-            account=args.account,
-            time=args.time,
-            id=args.id,
-            meta=args.meta,
-            time_format=args.time_format,
-            workers=args.workers,
-            progress=update,
-        )
+        return ingest(store, args.logs, fields=_fields(args), workers=args.workers, progress=update)
 
 
-def _score_and_print(console: Any, store: Any) -> None:
-    """Score the latest cluster run and print its campaigns."""
-    from .campaigns import score
+class _Printer:
+    """Progress bars and results of the chain's steps, as :class:`clusterkit.chain.Hooks`: a bar
+    per step while it runs, then what it did (the ingest summary, the run and its clusters, the
+    campaigns, the report's path)."""
 
-    result = score(store)
-    how = "reused the stored run" if result.reused else "new run"
-    console.print(
-        f"score run {result.run_id} ({how}): {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
-        f"{result.n_campaigns} campaigns"
+    def __init__(self, console: Any, store: Any, limit: int, *, info: bool = False) -> None:
+        self.console, self.store, self.limit, self.info = console, store, limit, info
+        self.ingest_bar, self.ingest_update = _bar(console, "ingesting", "bytes")
+        self.engine_bar, self.engine_update = _bar(console, "embedding prompts")
+        self.live: Any = None
+
+    def _show(self, bar: Any) -> None:
+        if self.live is not None:
+            self.live.stop()
+        self.live = bar
+        if bar is not None:
+            bar.start()
+
+    def __enter__(self) -> _Printer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._show(None)
+
+    def hooks(self, *, ingesting: bool) -> Any:
+        from .chain import Hooks
+
+        self._show(self.ingest_bar if ingesting else self.engine_bar)
+        return Hooks(ingest_progress=self.ingest_update, stage=self.stage, progress=self.engine_update, step=self.step)
+
+    def stage(self, name: str) -> None:
+        # each stage restarts the bar: its elapsed time is the stage's. Embedding, the exact neighbour
+        # graph (below 30k prompts), UMAP (epochs, then the transform of rows outside its sample) and
+        # HDBSCAN's placement of rows outside its sample and the keywords report done/total, so they
+        # show an ETA; pynndescent's graph and HDBSCAN's fit show elapsed time and a pulsing bar
+        self.engine_bar.reset(self.engine_bar.task_ids[0], description=name, total=None)
+
+    def step(self, name: str, result: Any) -> None:
+        console = self.console
+        if name == "ingest":
+            self._show(None)
+            _print_ingest(console, result)
+            if self.info:
+                _print_info(console, self.store.info())
+            self._show(self.engine_bar)
+        elif name == "engine":
+            self._show(None)
+            how = "reused the stored run" if result.reused else "new run"
+            console.print(
+                f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
+                f"{result.noise_share:.0%} noise"
+            )
+            if not result.reused:
+                console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
+            _print_clusters(console, self.store, result.run_id, self.limit)
+        elif name == "score":
+            how = "reused the stored run" if result.reused else "new run"
+            console.print(
+                f"score run {result.run_id} ({how}): {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
+                f"{result.n_campaigns} campaigns"
+            )
+            _print_campaigns(console, self.store, result.run_id)
+        elif name == "report":
+            _print_report(console, result)
+
+
+def _engine_params(args: argparse.Namespace, **extra: Any) -> Any:
+    from .pipeline import EngineParams
+
+    return EngineParams(
+        model=args.model, backend=args.backend, min_cluster_size=args.min_cluster_size, random_state=args.seed, **extra
     )
-    _print_campaigns(console, store, result.run_id)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -287,48 +346,16 @@ def _plain(text: str) -> Any:
     return Text(visible(text))
 
 
-def _run_engine(console: Any, store: Any, limit: int, **params: Any) -> None:
-    """Run the semantic engine with a progress bar, then print the run and its clusters."""
-    from .pipeline import run
-
-    bar, update = _bar(console, "embedding prompts")
-    with bar:
-        # each stage restarts the bar: its elapsed time is the stage's. Embedding, the exact neighbour
-        # graph (below 30k prompts), UMAP (epochs, then the transform of rows outside its sample) and
-        # HDBSCAN's placement of rows outside its sample and the keywords report done/total, so they
-        # show an ETA; pynndescent's graph and HDBSCAN's fit show elapsed time and a pulsing bar
-        result = run(
-            store,
-            stage=lambda s: bar.reset(bar.task_ids[0], description=s, total=None),
-            progress=update,
-            **params,
-        )
-    how = "reused the stored run" if result.reused else "new run"
-    console.print(
-        f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
-        f"{result.noise_share:.0%} noise"
-    )
-    if not result.reused:
-        console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
-    _print_clusters(console, store, result.run_id, limit)
-
-
 def cmd_cluster(args: argparse.Namespace) -> int:
+    from .pipeline import run
     from .store import Store
 
-    with Store(args.db, create=False) as store:
-        _run_engine(
-            _console(),
-            store,
-            args.limit,
-            model=args.model,
-            backend=args.backend,
-            n_components=args.n_components,
-            n_neighbors=args.n_neighbors,
-            min_cluster_size=args.min_cluster_size,
-            min_samples=args.min_samples,
-            random_state=args.seed,
-        )
+    params = _engine_params(
+        args, n_components=args.n_components, n_neighbors=args.n_neighbors, min_samples=args.min_samples
+    )
+    with Store(args.db, create=False) as store, _Printer(_console(), store, args.limit) as printer:
+        hooks = printer.hooks(ingesting=False)
+        printer.step("engine", run(store, params, stage=hooks.stage, progress=hooks.progress))
     return 0
 
 
@@ -510,41 +537,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """ingest -> embed -> reduce -> cluster -> score, in one command."""
+    """ingest -> embed -> reduce -> cluster -> score (-> report), in one command."""
+    from .chain import analyse
     from .store import Store
 
-    console = _console()
-    with Store(args.db) as store:
-        report = _ingest_logs(console, store, args)
-        _print_ingest(console, report)
-        _run_engine(
-            console,
+    with Store(args.db) as store, _Printer(_console(), store, 10) as printer:
+        analyse(
             store,
-            10,
-            model=args.model,
-            backend=args.backend,
-            min_cluster_size=args.min_cluster_size,
-            random_state=args.seed,
+            args.logs,
+            fields=_fields(args),
+            workers=args.workers,
+            engine=_engine_params(args),
+            report=args.report,
+            pseudonymise=args.pseudonymise,
+            hooks=printer.hooks(ingesting=True),
         )
-        _score_and_print(console, store)
-        if args.report:
-            _write_report(console, store, args.report, pseudonymise=args.pseudonymise)
     return 0
 
 
-def _write_report(console: Any, store: Any, out: str, *, run_id: int | None = None, pseudonymise: bool = False) -> None:
-    from .report import build_report
-
-    path = build_report(store, run_id=run_id, pseudonymise=pseudonymise).save(out)
+def _print_report(console: Any, path: Path) -> None:
     console.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB) — open it in a browser")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the self-contained HTML report of a run."""
+    from .report import build_report
     from .store import Store
 
     with Store(args.db, read_only=True) as store:
-        _write_report(_console(), store, args.out, run_id=args.run, pseudonymise=args.pseudonymise)
+        _print_report(_console(), build_report(store, run_id=args.run, pseudonymise=args.pseudonymise).save(args.out))
     return 0
 
 
@@ -563,7 +584,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the embedded defaults: sample log -> store -> summary."""
-    from .ingest import ingest
+    from .chain import analyse
     from .simulate import simulate
     from .store import Store
 
@@ -572,13 +593,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not sample.exists():
         sim = simulate(args.sample, seed=0)
         console.print(f"generated the sample log {sim.requests_path} ({sim.n_requests:,} requests)")
-    with Store(args.db) as store:
-        report = ingest(store, sample)
-        _print_ingest(console, report)
-        _print_info(console, store.info())
-        _run_engine(console, store, 12)
-        _score_and_print(console, store)
-        _write_report(console, store, args.report)
+    with Store(args.db) as store, _Printer(console, store, 12, info=True) as printer:
+        analyse(store, sample, report=args.report, hooks=printer.hooks(ingesting=True))
     return 0
 
 

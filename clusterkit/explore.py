@@ -19,9 +19,7 @@ def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, si
     """A store at ``folder/clusterkit.duckdb`` holding a simulated log, mapped, clustered and
     scored (each step reused when already done). Returns the store open **read-only**, so the CLI
     and other notebooks can read it while this one holds it (DuckDB allows one writer per file)."""
-    from .campaigns import score
-    from .ingest import ingest
-    from .pipeline import run
+    from .chain import analyse
     from .simulate import simulate
     from .store import Store
 
@@ -31,10 +29,8 @@ def demo_store(folder: str | os.PathLike[str], *, corpora: str | None = None, si
         simulate(folder / "sim", corpora=corpora, size=size, seed=seed)
     path = folder / "clusterkit.duckdb"
     with Store(path) as store:
-        if not store.info().requests:  # a store already holding the log is not read again
-            ingest(store, log)
-        run(store)
-        score(store)
+        # a store already holding the log is not read again
+        analyse(store, None if store.info().requests else log)
     return Store(path, read_only=True)
 
 

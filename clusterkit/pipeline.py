@@ -20,12 +20,52 @@ from .describe import class_tfidf_keywords, representatives
 from .embed import Embedder, embed, get_embedder
 from .errors import ClusterkitError
 from .lineage import package_versions, source_digest
-from .models import DEFAULT_BACKEND
+from .models import BACKENDS, DEFAULT_BACKEND
 from .reduce import Reducer, nearest_neighbours, reduce
 
-__all__ = ["RunResult", "run"]
+__all__ = ["EngineParams", "RunResult", "run"]
 
 StageFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """What decides a cluster run (every field is part of its reuse key, with the code's digest).
+
+    ``model``: a sentence-transformers model id or path (None: the bundled default); ``backend``:
+    how it runs (``clusterkit.models.BACKENDS``, or ``"cuml"`` for the GPU path);
+    ``n_components``: dimensions clustered; ``n_neighbors``: UMAP's neighbourhood;
+    ``min_cluster_size``/``min_samples``: HDBSCAN's (None: from the number of prompts);
+    ``dup_threshold``: cosine at which prompts are near-duplicates; ``top_keywords`` per cluster."""
+
+    model: str | None = None
+    backend: str = DEFAULT_BACKEND
+    n_components: int = 5
+    n_neighbors: int = 15
+    min_cluster_size: int | None = None
+    min_samples: int | None = None
+    dup_threshold: float = 0.95
+    random_state: int = 42
+    top_keywords: int = 8
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.backend not in (*BACKENDS, "cuml"):
+            problems.append(f"backend must be one of {', '.join((*BACKENDS, 'cuml'))}, got {self.backend!r}")
+        if self.n_components < 2:
+            problems.append(f"n_components must be at least 2, got {self.n_components}")
+        if self.n_neighbors < 2:
+            problems.append(f"n_neighbors must be at least 2, got {self.n_neighbors}")
+        if self.min_cluster_size is not None and self.min_cluster_size < 2:
+            problems.append(f"min_cluster_size must be at least 2, got {self.min_cluster_size}")
+        if self.min_samples is not None and self.min_samples < 1:
+            problems.append(f"min_samples must be at least 1, got {self.min_samples}")
+        if not 0 < self.dup_threshold <= 1:
+            problems.append(f"dup_threshold must be in (0, 1], got {self.dup_threshold}")
+        if self.top_keywords < 1:
+            problems.append(f"top_keywords must be at least 1, got {self.top_keywords}")
+        if problems:
+            raise ClusterkitError("EngineParams: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -63,16 +103,8 @@ def _name(obj: Any) -> str | None:
 
 def run(
     store: Any,
+    params: EngineParams | None = None,
     *,
-    model: str | None = None,
-    backend: str = DEFAULT_BACKEND,
-    n_components: int = 5,
-    n_neighbors: int = 15,
-    min_cluster_size: int | None = None,
-    min_samples: int | None = None,
-    dup_threshold: float = 0.95,
-    random_state: int = 42,
-    top_keywords: int = 8,
     embedder: Embedder | None = None,
     reducer: Reducer | None = None,
     map_reducer: Reducer | None = None,
@@ -80,10 +112,18 @@ def run(
     stage: StageFn | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Embed what is missing, then reduce, cluster and describe every prompt in ``store``.
+    """Embed what is missing, then reduce, cluster and describe every prompt in ``store``, with
+    ``params`` (default :class:`EngineParams`). The stages can be swapped (``embedder``,
+    ``reducer``, ``map_reducer``, ``clusterer``); ``stage`` is told each stage's name and
+    ``progress`` receives (done, total) within it.
 
     ``backend="cuml"`` is the GPU path: embeddings with PyTorch (on CUDA when present), UMAP and
     HDBSCAN from RAPIDS cuML (see :mod:`clusterkit.gpu`)."""
+    params = params or EngineParams()
+    model, backend = params.model, params.backend
+    n_components, n_neighbors, random_state = params.n_components, params.n_neighbors, params.random_state
+    min_cluster_size, min_samples = params.min_cluster_size, params.min_samples
+    dup_threshold, top_keywords = params.dup_threshold, params.top_keywords
     say = stage or (lambda _: None)
     if backend == "cuml":
         from . import gpu
@@ -104,7 +144,7 @@ def run(
     store.release_memory()  # the numeric stages below need the room more than DuckDB's cache
     if not hashes:
         raise ClusterkitError("the store holds no prompts; ingest a log first (`clusterkit ingest LOG`)")
-    params = {
+    key = {
         "model_id": embedded.model_id,
         "n_components": n_components,
         "n_neighbors": n_neighbors,
@@ -126,13 +166,13 @@ def run(
     }
     timings["load"] = time.perf_counter() - t0
     custom = any(x is not None for x in (reducer, map_reducer, clusterer))
-    found = None if custom else store.find_run("cluster", params)
+    found = None if custom else store.find_run("cluster", key)
     if found is not None:
         stats = store.run(found)["stats"]
         return RunResult(found, embedded.run_id, len(hashes), stats["n_clusters"], stats["noise_share"], True, timings)
 
     versions = package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers")
-    with store.recorded_run("cluster", params, parent_run_id=embedded.run_id, versions=versions) as record:
+    with store.recorded_run("cluster", key, parent_run_id=embedded.run_id, versions=versions) as record:
         run_id = record.run_id
         record.timings = timings
         with _stage(timings, "neighbours", say, "nearest neighbours"):

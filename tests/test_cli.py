@@ -96,13 +96,13 @@ class TinyEmbedder:
 def test_clusters_command_formats(tmp_path, capsys):
     import json
 
-    from clusterkit.pipeline import run
+    from clusterkit.pipeline import EngineParams, run
 
     log = write_jsonl(tmp_path / "l.jsonl", [nested(i, f"a{i % 5}", f"prompt {'a' * (i % 9)} {i}") for i in range(120)])
     db = tmp_path / "c.duckdb"
     assert main(["ingest", str(log), "--db", str(db)]) == 0
     with Store(db) as s:
-        result = run(s, embedder=TinyEmbedder(), min_cluster_size=8)
+        result = run(s, EngineParams(min_cluster_size=8), embedder=TinyEmbedder())
     capsys.readouterr()
     assert main(["clusters", "--db", str(db), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -149,14 +149,9 @@ def test_ingest_flags_reach_the_library(tmp_path, monkeypatch):
     )
     assert rc == 2
     assert seen["paths"] == ["a.jsonl", "b.csv"]
-    assert {k: seen[k] for k in ("text", "account", "time", "id", "meta", "workers")} == {
-        "text": "t",
-        "account": "u",
-        "time": "ts",
-        "id": "rid",
-        "meta": ["x=y"],
-        "workers": 3,
-    }
+    fields = seen["fields"]
+    assert (fields.text, fields.account, fields.time, fields.id, dict(fields.meta)) == ("t", "u", "ts", "rid", {"x": "y"})
+    assert seen["workers"] == 3
 
 
 def test_package_api():
