@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .batches import ProgressFn, _Columns, _Sink, _to_ipc
 from .errors import ClusterkitError, MappingError
 from .mapping import FieldMap, detect_fields, missing_meta, unmapped_keys
 from .readers import RawRecord, discover_files, parse_json_line, read_records
 from .rows import _map_records, _Mapper
-from .batches import ProgressFn, _Columns, _Sink, _to_ipc
 
 __all__ = ["QUARANTINE_REASONS", "FileReport", "IngestReport", "ingest"]
 

@@ -3,6 +3,8 @@ benchmarks call), on a real DuckDB file with the bundled model."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from clusterkit import ClusterkitError, EngineParams, Store, analyse
@@ -11,11 +13,11 @@ from clusterkit.simulate import simulate
 
 
 def test_engine_params_are_checked_when_built():
-    with pytest.raises(ClusterkitError, match="min_cluster_size must be at least 2.*dup_threshold"):
+    with pytest.raises(ClusterkitError, match=r"min_cluster_size must be at least 2.*dup_threshold"):
         EngineParams(min_cluster_size=1, dup_threshold=1.5)
     with pytest.raises(ClusterkitError, match="backend must be one of"):
         EngineParams(backend="tpu")
-    with pytest.raises(Exception):  # frozen: a run's parameters cannot change under it
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a run's parameters cannot change under it
         EngineParams().n_neighbors = 3  # type: ignore[misc]
 
 

@@ -1,0 +1,7 @@
+"""``python -m clusterkit.cli``: the ``clusterkit`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
