@@ -85,7 +85,7 @@ prompts (cover traffic). One campaign per log (``Knobs.model_switch``) moves hal
 - ``service_account``: an hourly cron summarising a generated metrics report, a monitoring probe every 2-4 h
   ("reply with OK"), and sometimes a nightly error-log classifier: 2-3 accounts, one template each, exact timing.
 
-**Grid**: :func:`grid` returns 6 tuning cells and 8 held-out cells (seeds 1-6 vs 9001-9008; knob values
+**Grid**: :func:`grid` returns 8 tuning cells and 8 held-out cells (seeds 1-6, 11, 12 vs 9001-9008; knob values
 -- account counts, requests per account, cover shares, overlaps, organic sizes, days and shape-to-style
 assignments -- drawn from disjoint value sets fixed below before any tuning). Every style meets every shape in the
 tuning cells and again in the held-out cells; every log contains each shape twice. ``quick=True`` gives one small
@@ -309,6 +309,13 @@ _HOLD_VALUES: dict[str, Any] = {
     "days": (11, 13, 14),
 }
 TUNING_SEEDS = (1, 2, 3, 4, 5, 6)
+#: k1-k6 drew 16 reseller accounts at 50 % cover only; k7 and k8 (added later, before any tuning on
+#: them) send thinner slices: (accounts, requests per account, cover share) of each reseller instance,
+#: values disjoint from the held-out sets
+EXTRA_TUNING: tuple[tuple[int, tuple[tuple[int, int, float], tuple[int, int, float]]], ...] = (
+    (11, ((24, 32, 0.55), (12, 50, 0.65))),
+    (12, ((16, 18, 0.4), (24, 32, 0.65))),
+)
 HELD_OUT_SEEDS = (9001, 9002, 9003, 9004, 9005, 9006, 9007, 9008)
 QUICK_SEEDS = (7, 9101)
 
@@ -439,6 +446,21 @@ def _grid(quick: bool) -> tuple[Cell, ...]:
         knobs, note = _fit_budget(knobs)
         cells.append(Cell(f"tune-{bg}-s{seed}-k{j + 1}", bg, seed, knobs, False, note))
     tuned = frozenset(v for c in cells for s in c.knobs.styles for v in (s.accounts, s.requests_per_account))
+    for j, (seed, resellers) in enumerate(EXTRA_TUNING, start=len(TUNING_SEEDS)):
+        bg = BACKGROUNDS[j % 2]
+        v = _TUNE_VALUES
+        knobs = _make_knobs(
+            f"k{j + 1}", _pattern("tri", j - 4), v, j, organic=v["organic"][j % 3], days=v["days"][j % 2]
+        )
+        thin = iter(resellers)
+        styles = tuple(
+            replace(s, **dict(zip(("accounts", "requests_per_account", "cover_share"), next(thin))))
+            if s.shape == "reseller"
+            else s
+            for s in knobs.styles
+        )
+        knobs, note = _fit_budget(replace(knobs, styles=styles))
+        cells.append(Cell(f"tune-{bg}-s{seed}-k{j + 1}", bg, seed, knobs, False, note))
     hold_shapes = [_pattern("pair", k) for k in range(4)] + [_pattern("mix", k) for k in range(4)]
     for j, (seed, shapes) in enumerate(zip(HELD_OUT_SEEDS, hold_shapes)):
         bg = BACKGROUNDS[(j + 1) % 2]
@@ -450,7 +472,7 @@ def _grid(quick: bool) -> tuple[Cell, ...]:
 
 
 def grid(*, quick: bool = False, held_out: bool | None = None) -> list[Cell]:
-    """The benchmark cells (fixed in code): 6 tuning + 8 held-out, or with ``quick`` 1 + 1 small ones.
+    """The benchmark cells (fixed in code): 8 tuning + 8 held-out, or with ``quick`` 1 + 1 small ones.
     ``held_out`` keeps only held-out (True) or only tuning (False) cells."""
     return [c for c in _grid(quick) if held_out is None or c.held_out == held_out]
 

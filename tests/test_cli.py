@@ -150,7 +150,13 @@ def test_ingest_flags_reach_the_library(tmp_path, monkeypatch):
     assert rc == 2
     assert seen["paths"] == ["a.jsonl", "b.csv"]
     fields = seen["fields"]
-    assert (fields.text, fields.account, fields.time, fields.id, dict(fields.meta)) == ("t", "u", "ts", "rid", {"x": "y"})
+    assert (fields.text, fields.account, fields.time, fields.id, dict(fields.meta)) == (
+        "t",
+        "u",
+        "ts",
+        "rid",
+        {"x": "y"},
+    )
     assert seen["workers"] == 3
 
 

@@ -26,10 +26,10 @@ def _neighbours(groups: list[list[str]], k: int, rng: np.random.Generator):
     return hashes, ind
 
 
-def _sweep_log(rng: np.random.Generator, *, family: bool = False):
+def _sweep_log(rng: np.random.Generator, *, family: bool = False, cover: int = 10):
     """200 ordinary accounts, each asking about one of 40 topics (its prompts' neighbours are
     prompts of that topic), and 8 resellers whose 20 sweep items each neighbour only one another
-    (plus 10 ordinary prompts each). With ``family`` the sweep is one question asked again and
+    (plus ``cover`` ordinary prompts each). With ``family`` the sweep is one question asked again and
     again (one near-duplicate family), not a sweep."""
     prompts, topics = [], {t: [] for t in range(40)}
     for i in range(200):
@@ -43,7 +43,7 @@ def _sweep_log(rng: np.random.Generator, *, family: bool = False):
         for j in range(20):
             prompts.append({"account_id": a, "prompt_hash": f"{a}-s{j}", "n": 1, "family": 7 if family else -1})
             sweep.append(f"{a}-s{j}")
-        for j in range(10):
+        for j in range(cover):
             h = f"{a}-c{j}"
             prompts.append({"account_id": a, "prompt_hash": h, "n": 1, "family": -1})
             topics[int(rng.integers(40))].append(h)
@@ -75,6 +75,20 @@ def test_slices_of_one_sweep_link_and_ordinary_accounts_do_not():
     topic = np.array([idx[f"o{i}"] for i in (0, 40)])
     assert 0 < content.own_regions(topic) < 0.5
     assert content.own_regions(o) == 0.0
+
+
+def test_cover_traffic_does_not_dilute_a_sweep():
+    """Resellers sending two ordinary prompts for every sweep item: their cover prompts meet
+    other members' cover now and then by chance, which must not count as much as the sweep items
+    whose whole neighbourhoods are the members' own."""
+    rng = np.random.default_rng(3)
+    accounts, prompts, neighbours = _sweep_log(rng, cover=40)
+    idx = index(accounts)
+    content = ContentLinks(prompts, neighbours, idx)
+    # (a mean over every member prompt that meets another member's gives 0.42 here: the chance
+    # meetings of cover prompts weighed as much as the sweep's items)
+    assert content.own_regions(np.array([idx[f"r{i}"] for i in range(8)])) > 0.6
+    assert content.own_regions(np.array([idx[f"o{i}"] for i in range(0, 200, 25)])) < 0.1
 
 
 def test_the_same_question_asked_again_is_no_sweep():

@@ -314,3 +314,24 @@ def test_tiny_accounts_do_not_look_scripted():
     )
     ev = _evidence_of(signals, requests_each=2, typical=2.0)
     assert ev(np.arange(4))["scripted regular timing"] == 0.0
+
+
+def test_a_swarm_that_shares_no_value_is_found_by_the_regions_it_works():
+    """On rotated infrastructure a swarm shares no client, address or request shape; its accounts
+    still arrive together in the semantic clusters they work, which ordinary people reach all
+    through the log."""
+    from clusterkit.campaigns.detect import _regions
+
+    signals, cells, _, infra = _swarm_log(np.random.default_rng(2))
+    swarm = signals["account_id"].str.startswith("s").to_numpy()
+    rotated = infra[infra["kind"] != "request_shape"].copy()
+    rotated.loc[rotated["account_id"].str.startswith("s"), "value"] = [f"ua-{i}" for i in range(swarm.sum())]
+    in_swarm = cells["account_id"].str.startswith("s")
+    cells.loc[in_swarm, "cluster"] = 2  # one coding region, which ordinary accounts work too
+    assert (cells.loc[~in_swarm, "cluster"] == 2).sum() > 30
+    idx = index(signals)
+    assert (bursts(signals, rotated, idx)[swarm] == -1).all()  # no shared value bursts
+    labels = bursts(signals, pd.concat([rotated, _regions(cells)], ignore_index=True), idx)
+    (group,) = set(labels[swarm])
+    # (one ordinary newcomer who reached that region within the burst's hours is taken in with it)
+    assert group >= 0 and (labels[~swarm] == group).sum() <= 1

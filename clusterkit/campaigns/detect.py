@@ -64,7 +64,8 @@ def detect(
 
     Pass 1 links accounts (same clusters at the same times, or taking over from one another;
     shared rare infrastructure), finds communities and scores each for campaign evidence. Pass 2
-    scores swarms: bursts of new accounts sharing a value (:func:`.linking.bursts`). Pass 3 (when ``neighbours`` — prompt hashes
+    scores swarms: bursts of new accounts sharing a value - an infrastructure value or a semantic
+    cluster they work (:func:`.linking.bursts`). Pass 3 (when ``neighbours`` — prompt hashes
     and the row indices of each one's nearest prompts — is given) looks among the remaining
     accounts for those whose traffic is significantly enriched next to the flagged campaigns'
     prompts and links them among themselves: low-and-slow resellers that hide behind human timing
@@ -218,7 +219,9 @@ def detect(
     in_pass1 = evaluate(community, PASS_LINKED, everyone)
     # swarms: many accounts with a handful of requests each link to nobody by co-activity; bursts
     # of new accounts sharing a value are their candidate groups (outside pass 1's groups)
-    swarm = bursts(signals, infra_used, idx, params.seed)
+    # (a swarm on rotated infrastructure shares no client or address, but its accounts arrive
+    # together in the semantic regions they work: each cluster is a value too)
+    swarm = bursts(signals, pd.concat([infra_used, _regions(cells)], ignore_index=True), idx, params.seed)
     swarm[in_pass1] = -1
     in_swarms = evaluate(swarm, PASS_SWARM, ~in_pass1)
     if content is not None:
@@ -269,6 +272,14 @@ def detect(
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals, calibration=calibrations)
+
+
+def _regions(cells: pd.DataFrame) -> pd.DataFrame:
+    """Each account's semantic clusters as values (``kind`` "region"), shaped like ``infra_used``."""
+    used = cells.groupby(["account_id", "cluster"], as_index=False)["n"].sum()
+    return pd.DataFrame(
+        {"account_id": used["account_id"], "kind": "region", "value": used["cluster"].astype(str), "n": used["n"]}
+    )
 
 
 def _union_pairs(
