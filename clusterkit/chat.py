@@ -2,7 +2,8 @@
 
 Understands OpenAI ``chat.completions`` bodies (``{"model", "messages": [...]}``), OpenAI
 Responses bodies (``{"input": str | [...], "instructions"}``), legacy completions
-(``{"prompt": str}``), Anthropic ``messages`` bodies (``{"model", "system", "messages"}``) and a
+(``{"prompt": str}``), Anthropic ``messages`` bodies (``{"model", "system", "messages"}``), Gemini
+``generateContent`` bodies (``{"contents": [{"role", "parts"}], "systemInstruction"}``) and a
 bare ``messages`` list. The prompt is the text of the last user turn; the system prompt (a top-level
 ``system``/``instructions`` or ``system``/``developer`` role messages) is returned separately, and
 so is the first user turn of a multi-turn conversation (``context``: what the last turn is about).
@@ -18,7 +19,19 @@ __all__ = ["ChatPrompt", "extract_prompt"]
 
 _TEXT_BLOCKS = ("text", "input_text")
 _SYSTEM_ROLES = ("system", "developer")
-_BODY_KEYS = frozenset(("messages", "system", "instructions", "input", "prompt", "model"))
+_BODY_KEYS = frozenset(
+    (
+        "messages",
+        "system",
+        "instructions",
+        "input",
+        "prompt",
+        "model",
+        "contents",
+        "systemInstruction",
+        "system_instruction",
+    )
+)
 
 
 class ChatPrompt(NamedTuple):
@@ -133,6 +146,9 @@ def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
 
     systems = []
     top_system = value.get("system", value.get("instructions"))
+    if top_system is None:  # Gemini: {"parts": [{"text": ...}]}
+        top_system = value.get("systemInstruction", value.get("system_instruction"))
+        top_system = top_system.get("parts") if isinstance(top_system, dict) else top_system
     if top_system is not None:
         text = _content_text(top_system, [])
         if text:
@@ -140,6 +156,11 @@ def extract_prompt(value: Any, *, decode_json: bool = False) -> ChatPrompt:
     messages = value.get("messages")
     if messages is None and isinstance(value.get("input"), list):
         messages = value["input"]
+    if messages is None and isinstance(value.get("contents"), list):  # Gemini turns: role, parts
+        messages = [
+            {"role": turn.get("role", "user"), "content": turn.get("parts")} if isinstance(turn, dict) else turn
+            for turn in value["contents"]
+        ]
     context = None
     if isinstance(messages, list):
         prompt, more, context = _from_messages(messages, other)

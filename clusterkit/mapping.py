@@ -4,8 +4,13 @@ Paths are dotted (``account.id``, ``request.messages.0.content``); a key that it
 dots (a CSV column named ``user.id``) is matched literally first. Fields not given are
 auto-detected from the first records of each file, from the common names listed below, matched
 whatever their case and separators (``SourceIP`` is ``source_ip``, ``Model`` is ``model``) and
-looked for in nested objects (``body.user``), with the common batch and gateway shapes among them
-(OpenAI Batch ``custom_id``/``body``, Anthropic message batches ``custom_id``/``params``).
+looked for in nested objects (``body.user``), with the common batch and gateway shapes among them:
+OpenAI Batch (``custom_id``/``body``), Anthropic message batches (``custom_id``/``params``), Amazon
+Bedrock model invocation logs (``input.inputBodyJson``, the caller ``identity.arn`` as the account:
+``accountId`` is the log owner's AWS account, the same on every row; ``modelId``, ``requestId``),
+Vertex AI request-response logs of Gemini (``full_request`` with ``contents``/``parts``,
+``logging_time``, ``request_id``) and LiteLLM spend logs / standard logging payloads (``messages``,
+``startTime``, the key's user or hash in ``metadata``, ``end_user``, ``requester_ip_address``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ COLUMN_FIELDS = ("model", "org_id", "ip", "user_agent")
 
 _CANDIDATES: dict[str, tuple[str, ...]] = {
     "text": (
+        "input.inputBodyJson",
+        "full_request",
         "prompt",
         "text",
         "request",
@@ -47,6 +54,7 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "params",
     ),
     "account": (
+        "identity.arn",
         "account_id",
         "user_id",
         "account.id",
@@ -60,8 +68,24 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "params.metadata.user_id",
         "metadata.user_id",
         "request.user",
+        "end_user",
+        "metadata.user_api_key_user_id",
+        "metadata.user_api_key_hash",
+        "api_key",
     ),
-    "time": ("timestamp", "created_at", "time", "ts", "created", "datetime", "date", "request_time", "event_time"),
+    "time": (
+        "timestamp",
+        "created_at",
+        "time",
+        "ts",
+        "created",
+        "datetime",
+        "date",
+        "request_time",
+        "event_time",
+        "start_time",
+        "logging_time",
+    ),
     "id": ("request_id", "custom_id", "id", "uuid", "event_id", "message_id"),
     "model": ("model", "request.model", "body.model", "params.model", "model_name", "model_id"),
     "org_id": (
@@ -72,8 +96,20 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
         "account.org_id",
         "org.id",
         "account.organization_id",
+        "metadata.user_api_key_org_id",
+        "metadata.user_api_key_team_id",
     ),
-    "ip": ("ip", "client.ip", "client_ip", "source_ip", "remote_addr", "ip_address"),
+    "ip": (
+        "ip",
+        "client.ip",
+        "client_ip",
+        "source_ip",
+        "remote_addr",
+        "ip_address",
+        "requester_ip_address",
+        "metadata.requester_ip_address",
+        "source_ip_address",
+    ),
     "user_agent": (
         "user_agent",
         "client.user_agent",
@@ -226,8 +262,8 @@ def resolve_path(obj: Any, path: str) -> str | None:
 
 
 def detect_fields(fields: FieldMap, samples: list[dict[str, Any]]) -> FieldMap:
-    """Fill the fields left as ``None`` with the first candidate path present in ``samples``
-    (matched as :func:`resolve_path` does, and returned as the data spells it).
+    """Fill the fields left as ``None`` with the first candidate path present and not empty in
+    ``samples`` (matched as :func:`resolve_path` does, and returned as the data spells it).
 
     Fields that cannot be found stay ``None``; the caller decides which are required.
     """
@@ -237,7 +273,10 @@ def detect_fields(fields: FieldMap, samples: list[dict[str, Any]]) -> FieldMap:
             continue
         found = None
         for cand in candidates:
-            found = next((p for p in (resolve_path(s, cand) for s in samples) if p is not None), None)
+            # a field that is there but empty on every sample (LiteLLM's "user": "") is not the one
+            found = next(
+                (p for s in samples if (p := resolve_path(s, cand)) is not None and get_path(s, p) != ""), None
+            )
             if found is not None:
                 break
         updates[name] = found

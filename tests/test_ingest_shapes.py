@@ -173,3 +173,127 @@ def test_a_broken_quote_is_quarantined_not_merged(store, tmp_path):
     assert accounts == ["u1", "u5", "u6"]  # the multi-line prompt that is no row stays a prompt
     q = store.sql("SELECT detail, raw FROM quarantine")
     assert "broken quote swallowed" in q["detail"][0] and "swallowed question,u3" in q["raw"][0]
+
+
+def test_bedrock_invocation_log_is_recognised(store, tmp_path):
+    """Amazon Bedrock model invocation logging: the caller's identity is the account (``accountId``
+    is the log owner's AWS account, the same on every row); the body is ``input.inputBodyJson``."""
+    rows = [
+        {
+            "schemaType": "ModelInvocationLog",
+            "schemaVersion": "1.0",
+            "timestamp": f"2026-03-01T10:0{i}:00Z",
+            "accountId": "123456789012",
+            "identity": {"arn": f"arn:aws:sts::123456789012:assumed-role/app/caller-{i % 2}"},
+            "region": "us-east-1",
+            "requestId": f"req-{i}",
+            "operation": "Converse",
+            "modelId": "anthropic.claude-3-haiku",
+            "input": {
+                "inputContentType": "application/json",
+                "inputBodyJson": {
+                    "system": [{"text": "Answer in one line."}],
+                    "messages": [{"role": "user", "content": [{"text": f"bedrock question {i}"}]}],
+                    "inferenceConfig": {"maxTokens": 256},
+                },
+                "inputTokenCount": 12,
+            },
+            "output": {"outputContentType": "application/json", "outputTokenCount": 20},
+        }
+        for i in range(4)
+    ]
+    report = ingest(store, write_jsonl(tmp_path / "bedrock.jsonl", rows))
+    assert (report.read, report.ingested, report.quarantined) == (4, 4, 0)
+    fields = report.files[0].fields
+    assert (fields["account"], fields["text"], fields["id"], fields["model"], fields["time"]) == (
+        "identity.arn",
+        "input.inputBodyJson",
+        "requestId",
+        "modelId",
+        "timestamp",
+    )
+    df = store.sql("SELECT r.account_id, r.model, p.text FROM requests r JOIN prompts p USING (prompt_hash) ORDER BY 3")
+    assert df["text"].tolist() == [f"bedrock question {i}" for i in range(4)]
+    assert df["account_id"].nunique() == 2 and set(df["model"]) == {"anthropic.claude-3-haiku"}
+    assert store.sql("SELECT count(DISTINCT system_hash) AS n FROM requests")["n"][0] == 1
+
+
+def test_vertex_gemini_log_is_recognised(store, tmp_path):
+    """Vertex AI request-response logging of Gemini: ``full_request`` holds ``contents`` of
+    ``parts`` and a ``systemInstruction``; the account is whatever the caller mapped (here a label)."""
+    rows = [
+        {
+            "endpoint": "projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash",
+            "logging_time": f"2026-03-01 10:0{i}:00 UTC",
+            "request_id": f"{9000 + i}",
+            "model": "gemini-2.0-flash",
+            "full_request": {
+                "systemInstruction": {"parts": [{"text": "You are terse."}]},
+                "contents": [
+                    {"role": "user", "parts": [{"text": f"first turn {i}"}]},
+                    {"role": "model", "parts": [{"text": "ok"}]},
+                    {"role": "user", "parts": [{"text": f"vertex follow-up {i}"}]},
+                ],
+                "generationConfig": {"maxOutputTokens": 1024},
+            },
+            "metadata": {"labels": {"customer": f"cust-{i % 2}"}},
+        }
+        for i in range(4)
+    ]
+    report = ingest(store, write_jsonl(tmp_path / "vertex.jsonl", rows), account="metadata.labels.customer")
+    assert (report.read, report.ingested, report.quarantined) == (4, 4, 0)
+    fields = report.files[0].fields
+    assert (fields["text"], fields["time"], fields["id"], fields["model"]) == (
+        "full_request",
+        "logging_time",
+        "request_id",
+        "model",
+    )
+    df = store.sql(
+        "SELECT r.account_id, p.text, p.context, r.extra FROM requests r JOIN prompts p USING (prompt_hash) ORDER BY 2"
+    )
+    assert df["text"].tolist() == [f"vertex follow-up {i}" for i in range(4)]
+    assert df["context"].tolist() == [f"first turn {i}" for i in range(4)]  # the conversation's first turn
+    assert set(df["account_id"]) == {"cust-0", "cust-1"}
+    extra = orjson.loads(df["extra"][0])
+    assert extra["n_turns"] == 3 and extra["request_params"]["generationConfig"] == {"maxOutputTokens": 1024}
+    assert store.sql("SELECT count(DISTINCT system_hash) AS n FROM requests")["n"][0] == 1
+
+
+def test_litellm_spend_log_is_recognised(store, tmp_path):
+    """LiteLLM's standard logging payload: an empty ``user`` is passed over for the key's user in
+    ``metadata``; the caller's IP and the key's team are kept."""
+    rows = [
+        {
+            "id": f"chatcmpl-{i}",
+            "call_type": "acompletion",
+            "user": "",
+            "startTime": 1772359200.0 + 60 * i,
+            "endTime": 1772359202.5 + 60 * i,
+            "model": "gpt-4o",
+            "model_group": "gpt-4o",
+            "messages": [{"role": "user", "content": f"litellm prompt {i}"}],
+            "metadata": {
+                "user_api_key_hash": f"hash-{i % 2}",
+                "user_api_key_user_id": f"user-{i % 2}",
+                "user_api_key_team_id": "team-a",
+                "requester_ip_address": f"203.0.113.{i % 2}",
+            },
+            "response_cost": 0.0012,
+        }
+        for i in range(4)
+    ]
+    report = ingest(store, write_jsonl(tmp_path / "litellm.jsonl", rows))
+    assert (report.read, report.ingested, report.quarantined) == (4, 4, 0)
+    fields = report.files[0].fields
+    assert (fields["account"], fields["time"], fields["text"], fields["org_id"], fields["ip"]) == (
+        "metadata.user_api_key_user_id",
+        "startTime",
+        "messages",
+        "metadata.user_api_key_team_id",
+        "metadata.requester_ip_address",
+    )
+    df = store.sql("SELECT account_id, org_id, ip, ts FROM requests ORDER BY ts")
+    assert df["account_id"].tolist() == ["user-0", "user-1", "user-0", "user-1"]
+    assert set(df["org_id"]) == {"team-a"} and df["ip"].nunique() == 2
+    assert str(df["ts"][0]).startswith("2026-03-01 10:00:00")
