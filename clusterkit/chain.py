@@ -58,6 +58,7 @@ def analyse(
     logs: Paths | None = None,
     *,
     fields: FieldMap | None = None,
+    encoding: str | None = None,
     workers: int | None = None,
     engine: EngineParams | None = None,
     detect: Any = None,
@@ -65,7 +66,8 @@ def analyse(
     pseudonymise: bool = False,
     hooks: Hooks | None = None,
 ) -> ChainResult:
-    """Ingest ``logs`` (when given) into ``store`` with ``fields`` (None: detected per file), build
+    """Ingest ``logs`` (when given) into ``store`` with ``fields`` (None: detected per file) and
+    ``encoding`` (None: UTF-8), build
     the map and clusters with ``engine`` (:class:`~clusterkit.pipeline.EngineParams`), score every
     account with ``detect`` (:class:`~clusterkit.campaigns.DetectParams`) and, when ``report`` is a
     path, write the HTML report of that score run there."""
@@ -77,7 +79,9 @@ def analyse(
     step = hooks.step or (lambda _name, _result: None)
     ingested = None
     if logs is not None:
-        ingested = ingest(store, logs, fields=fields, workers=workers, progress=hooks.ingest_progress)
+        ingested = ingest(
+            store, logs, fields=fields, encoding=encoding, workers=workers, progress=hooks.ingest_progress
+        )
         step("ingest", ingested)
     mapped = run(store, engine, stage=hooks.stage, progress=hooks.progress)
     step("engine", mapped)

@@ -20,7 +20,7 @@ from typing import Any
 from .batches import ProgressFn, _Columns, _Sink, _to_ipc
 from .errors import ClusterkitError, MappingError
 from .mapping import FieldMap, detect_fields, missing_meta, unmapped_keys
-from .readers import RawRecord, discover_files, parse_json_line, read_records
+from .readers import RawRecord, check_encoding, discover_files, parse_json_line, read_records
 from .rows import _map_records, _Mapper
 
 __all__ = ["QUARANTINE_REASONS", "FileReport", "IngestReport", "ingest"]
@@ -142,6 +142,7 @@ def ingest(
     meta: Mapping[str, str] | Iterable[str] | None = None,
     time_format: str | None = None,
     fields: FieldMap | None = None,
+    encoding: str | None = None,
     batch_size: int = 20_000,
     workers: int | None = None,
     progress: ProgressFn | None = None,
@@ -153,6 +154,8 @@ def ingest(
     ``user_agent`` fill those columns; other names land in ``extra``. Re-ingesting the same rows
     adds nothing. Nothing lands if an error stops the ingest part-way. ``workers`` processes
     parse large JSON-lines files in parallel (default: one per CPU, at most 4; 1 = serial).
+    ``encoding`` is what CSV and JSON files are written in (default UTF-8, e.g. ``cp1252``,
+    ``gb18030``); a file that is not valid in it stops the ingest with its name.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -160,12 +163,18 @@ def ingest(
     base = fields or FieldMap.from_options(
         text=text, account=account, time=time, id=id, meta=meta, time_format=time_format
     )
+    encoding = check_encoding(encoding)
     if workers is None:
         workers = max(1, min(4, os.cpu_count() or 1))
     started = _now()
-    params = {"paths": [str(p) for p in files], "fields": base.as_dict(), "batch_size": batch_size}
+    params = {
+        "paths": [str(p) for p in files],
+        "fields": base.as_dict(),
+        "batch_size": batch_size,
+        "encoding": encoding,
+    }
     with store.recorded_run("ingest", params) as record:
-        report = _ingest_files(store, record.run_id, files, base, batch_size, workers, progress, started)
+        report = _ingest_files(store, record.run_id, files, base, encoding, batch_size, workers, progress, started)
         record.timings["ingest"] = report.seconds
         record.stats.update(
             {
@@ -188,6 +197,7 @@ def _ingest_files(
     run_id: int,
     files: list[Path],
     base: FieldMap,
+    encoding: str | None,
     batch_size: int,
     workers: int,
     progress: ProgressFn | None,
@@ -200,7 +210,7 @@ def _ingest_files(
     try:
         store.begin_ingest()
         for file_index, path in enumerate(files):
-            stream = read_records(path)
+            stream = read_records(path, encoding)
             records = iter(stream)
             resolved, head, kept, missing = _detect(records, base, path)
             mapper = _Mapper(resolved, str(path), stream.format)

@@ -8,6 +8,7 @@ quarantine. Supported: ``.jsonl``/``.ndjson``, ``.json`` (an array, or JSON line
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
@@ -23,7 +24,7 @@ import orjson
 
 from .errors import InputError
 
-__all__ = ["SUPPORTED_SUFFIXES", "RawRecord", "discover_files", "file_format", "read_records"]
+__all__ = ["SUPPORTED_SUFFIXES", "RawRecord", "check_encoding", "discover_files", "file_format", "read_records"]
 
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 
@@ -120,10 +121,59 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
-def _open_binary(path: Path, gz: bool) -> tuple[BinaryIO, _Counting]:
+def check_encoding(encoding: str | None) -> str | None:
+    """The codec name of ``encoding`` (None: UTF-8, the default); an unknown one is an error."""
+    if encoding is None:
+        return None
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(
+            f"--encoding {encoding!r} is not an encoding Python knows (e.g. utf-8, cp1252, gb18030, shift_jis)"
+        ) from None
+
+
+class _Recoded(io.RawIOBase):
+    """Reads a text file in another encoding as UTF-8 (``--encoding``), failing on the first
+    byte sequence that encoding cannot decode (a wrong encoding is said, never guessed around)."""
+
+    def __init__(self, f: BinaryIO, encoding: str, path: Path) -> None:
+        self._text = io.TextIOWrapper(f, encoding=encoding, errors="strict", newline="")
+        self._pending = b""
+        self._path, self._encoding = path, encoding
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._pending:
+            try:
+                chunk = self._text.read(1 << 16)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{self._path}: not valid {self._encoding} ({exc.reason}: {exc.object[exc.start : exc.start + 8]!r}); "
+                    "check --encoding"
+                ) from None
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8", "surrogatepass")
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._text.close()
+        super().close()
+
+
+def _open_binary(path: Path, gz: bool, encoding: str | None = None) -> tuple[BinaryIO, _Counting]:
     counter = _Counting(open(path, "rb"))
     buffered = io.BufferedReader(counter, buffer_size=1 << 20)
-    return (gzip.GzipFile(fileobj=buffered, mode="rb") if gz else buffered), counter  # type: ignore[return-value]
+    f: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb") if gz else buffered  # type: ignore[assignment]
+    if encoding is not None and encoding != "utf-8":
+        f = io.BufferedReader(_Recoded(f, encoding, path), buffer_size=1 << 20)  # type: ignore[assignment]
+    return f, counter
 
 
 def _decode_raw(line: bytes) -> str:
@@ -219,8 +269,9 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
 class RecordStream:
     """Iterates the records of one file and tells how many bytes of it have been read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, encoding: str | None = None) -> None:
         self.path = path
+        self.encoding = check_encoding(encoding)
         self.format, self.gz = file_format(path)
         self.size = path.stat().st_size
         self._counter: _Counting | None = None
@@ -246,7 +297,7 @@ class RecordStream:
             if self.format == "parquet":
                 yield from _read_parquet(self.path)
                 return
-            f, self._counter = _open_binary(self.path, self.gz)
+            f, self._counter = _open_binary(self.path, self.gz, self.encoding)
             self._file = f
             with f:
                 if self.format == "csv":
@@ -276,6 +327,7 @@ class RecordStream:
         return first, chunk
 
 
-def read_records(path: str | os.PathLike[str]) -> RecordStream:
-    """Stream the records of one file (see :class:`RawRecord`)."""
-    return RecordStream(Path(path))
+def read_records(path: str | os.PathLike[str], encoding: str | None = None) -> RecordStream:
+    """Stream the records of one file (see :class:`RawRecord`). ``encoding``: what a CSV or JSON
+    file is written in (default UTF-8); Parquet text is UTF-8 by definition and ignores it."""
+    return RecordStream(Path(path), encoding)

@@ -297,3 +297,33 @@ def test_litellm_spend_log_is_recognised(store, tmp_path):
     assert df["account_id"].tolist() == ["user-0", "user-1", "user-0", "user-1"]
     assert set(df["org_id"]) == {"team-a"} and df["ip"].nunique() == 2
     assert str(df["ts"][0]).startswith("2026-03-01 10:00:00")
+
+
+def test_encoding_reads_logs_not_written_in_utf8(tmp_path, capsys):
+    """A CSV exported from Excel in Windows-1252 and a JSON-lines log in GB18030: with --encoding
+    their text arrives intact; without it the CSV's bytes are not UTF-8 and are quarantined, never
+    decoded into other characters; a wrong or unknown encoding is said in one line."""
+    csv_path = tmp_path / "excel.csv"
+    csv_path.write_bytes("prompt,user,ts\r\ncafé crème – “quoted”,u1,2026-03-01T10:00:00Z\r\n".encode("cp1252"))
+    zh_path = tmp_path / "zh.jsonl"
+    zh_path.write_bytes(
+        ('{"prompt": "请解释量子力学", "user": "u2", "ts": "2026-03-01T11:00:00Z"}\n').encode("gb18030")
+    )
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", str(csv_path), "--db", str(db), "--encoding", "cp1252"]) == 0
+    assert main(["ingest", str(zh_path), "--db", str(db), "--encoding", "GB18030"]) == 0
+    with Store(db) as s:
+        texts = set(s.sql("SELECT text FROM prompts")["text"])
+    assert texts == {"café crème – “quoted”", "请解释量子力学"}
+    # without --encoding: the cp1252 bytes are no UTF-8, so the row is quarantined, not mangled
+    other = tmp_path / "t.duckdb"
+    assert main(["ingest", str(csv_path), "--db", str(other)]) == 0
+    with Store(other) as s:
+        assert s.info().requests == 0 and s.info().quarantined == 1
+    capsys.readouterr()
+    # a wrong encoding stops at the first bytes it cannot decode, naming the file; an unknown one is named
+    assert main(["ingest", str(zh_path), "--db", str(tmp_path / "w.duckdb"), "--encoding", "ascii"]) == 2
+    err = capsys.readouterr().err
+    assert "zh.jsonl: not valid ascii" in err and "--encoding" in err and "Traceback" not in err
+    assert main(["ingest", str(zh_path), "--db", str(tmp_path / "w.duckdb"), "--encoding", "klingon"]) == 2
+    assert "'klingon' is not an encoding" in capsys.readouterr().err

@@ -38,7 +38,9 @@ def _ingest_logs(console: Any, store: Any, args: argparse.Namespace) -> Any:
 
     bar, update = _bar(console, "ingesting", "bytes")
     with bar:
-        return ingest(store, args.logs, fields=_fields(args), workers=args.workers, progress=update)
+        return ingest(
+            store, args.logs, fields=_fields(args), encoding=args.encoding, workers=args.workers, progress=update
+        )
 
 
 def _engine_params(args: argparse.Namespace, **extra: Any) -> Any:
@@ -242,6 +244,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store,
             args.logs,
             fields=_fields(args),
+            encoding=args.encoding,
             workers=args.workers,
             engine=_engine_params(args),
             report=args.report,

@@ -37,6 +37,10 @@ def _add_mapping(p: argparse.ArgumentParser) -> None:
         help="strptime format of the time field when it is neither ISO-8601 nor epoch (e.g. '%%d/%%m/%%Y %%H:%%M'; UTC unless it has %%z)",
     )
     g.add_argument(
+        "--encoding",
+        help="what CSV and JSON files are written in when not UTF-8 (e.g. cp1252, gb18030, shift_jis)",
+    )
+    g.add_argument(
         "--meta",
         action="append",
         default=[],
