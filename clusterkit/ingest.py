@@ -80,6 +80,8 @@ class IngestReport:
     #: requests ingested with a time more than ``FUTURE_MARGIN_HOURS`` after the ingest (a unit or
     #: zone mistake, or a clock that is wrong): ingested, and named in the summary
     future: int = 0
+    #: files a folder or pattern held that are not logs (other types, hidden files): not read, listed
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def quarantined(self) -> int:
@@ -159,7 +161,7 @@ def ingest(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    files = discover_files(paths)
+    files, skipped = discover_files(paths)
     base = fields or FieldMap.from_options(
         text=text, account=account, time=time, id=id, meta=meta, time_format=time_format
     )
@@ -175,6 +177,7 @@ def ingest(
     }
     with store.recorded_run("ingest", params) as record:
         report = _ingest_files(store, record.run_id, files, base, encoding, batch_size, workers, progress, started)
+        report = replace(report, skipped=[str(p) for p in skipped])
         record.timings["ingest"] = report.seconds
         record.stats.update(
             {
@@ -187,6 +190,7 @@ def ingest(
                     {"path": r.path, "format": r.format, "rows": r.rows, "fields": r.fields, "kept": r.kept}
                     for r in report.files
                 ],
+                "skipped": report.skipped,
             }
         )
     return report

@@ -57,11 +57,14 @@ def file_format(path: Path) -> tuple[str, bool]:
     )
 
 
-def discover_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def discover_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
     """Expand files, glob patterns and folders (recursively, supported types only), in order,
-    without repeats. A path that matches nothing is an error, never silently skipped."""
+    without repeats: ``(files, skipped)``, where ``skipped`` are the files a folder or pattern held
+    that are not logs (other types, hidden files), for the summary to list. A path that matches
+    nothing is an error, never silently skipped."""
     out: list[Path] = []
     seen: set[Path] = set()
+    skipped: list[Path] = []
 
     def add(p: Path) -> None:
         rp = p.resolve()
@@ -73,7 +76,9 @@ def discover_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         text = os.fspath(item)
         p = Path(text)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _supported(f) and not f.name.startswith("."))
+            inside = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+            found = [f for f in inside if _supported(f) and not f.name.startswith(".")]
+            skipped += [f for f in inside if f not in found]
             if not found:
                 raise InputError(f"{p}: folder holds no supported log files ({', '.join(SUPPORTED_SUFFIXES)})")
             for f in found:
@@ -84,13 +89,14 @@ def discover_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif glob.has_magic(text):
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
             files = [m for m in matches if m.is_file() and _supported(m)]
+            skipped += [m for m in matches if m.is_file() and m not in files]
             if not files:
                 raise InputError(f"{text}: pattern matches no supported log files")
             for f in files:
                 add(f)
         else:
             raise InputError(f"{text}: no such file or folder")
-    return out
+    return out, [f for f in dict.fromkeys(skipped) if f.resolve() not in seen]
 
 
 def _supported(p: Path) -> bool:

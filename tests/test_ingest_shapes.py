@@ -327,3 +327,36 @@ def test_encoding_reads_logs_not_written_in_utf8(tmp_path, capsys):
     assert "zh.jsonl: not valid ascii" in err and "--encoding" in err and "Traceback" not in err
     assert main(["ingest", str(zh_path), "--db", str(tmp_path / "w.duckdb"), "--encoding", "klingon"]) == 2
     assert "'klingon' is not an encoding" in capsys.readouterr().err
+
+
+def test_a_folder_of_mixed_shapes_maps_each_file_and_lists_what_it_skipped(tmp_path, capsys):
+    folder = tmp_path / "logs"
+    (folder / "gateway").mkdir(parents=True)
+    write_jsonl(
+        folder / "gateway" / "batch.jsonl",
+        [
+            {
+                "custom_id": f"b{i}",
+                "created_at": "2026-03-01T10:00:00Z",
+                "body": {"user": "u1", "messages": [{"role": "user", "content": f"batch {i}"}]},
+            }
+            for i in range(3)
+        ],
+    )
+    with (folder / "export.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Question", "CustomerID", "Created"])
+        w.writerow(["from the csv", "c9", "2026-03-01T11:00:00Z"])
+    (folder / "README.txt").write_text("how these logs were exported")
+    (folder / ".partial.jsonl").write_text('{"prompt": "half written"')
+    db = tmp_path / "s.duckdb"
+    assert main(["ingest", str(folder), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 2 file(s)" in out and "README.txt" in out and ".partial.jsonl" in out
+    with Store(db) as s:
+        rows = s.sql("SELECT account_id, request_id FROM requests ORDER BY request_id")
+        runs = s.sql("SELECT stats FROM runs WHERE kind = 'ingest'")
+    assert sorted(rows["account_id"]) == ["c9", "u1", "u1", "u1"]  # each file with its own mapping
+    stats = orjson.loads(runs["stats"][0])
+    assert {f["fields"]["account"] for f in stats["files"]} == {"body.user", "CustomerID"}
+    assert [p.rsplit("/", 1)[1] for p in stats["skipped"]] == [".partial.jsonl", "README.txt"]

@@ -57,6 +57,8 @@ def _bar(console: Any, description: str, unit: str = "items") -> tuple[Any, Any]
 def _print_ingest(console: Any, report: Any) -> None:
     from rich.table import Table
 
+    from ..readers import SUPPORTED_SUFFIXES as SUPPORTED
+
     t = Table(title=f"ingest (run {report.run_id}, {report.seconds:.1f}s)", show_header=False)
     t.add_row("files", str(len(report.files)))
     t.add_row("rows read", f"{report.read:,}")
@@ -71,6 +73,14 @@ def _print_ingest(console: Any, report: Any) -> None:
         console.print(
             f"[yellow]{report.future:,} request(s) timed more than a day after now: a unit, zone or clock "
             "mistake? (ingested; see `clusterkit info`)[/yellow]"
+        )
+    if report.skipped:  # file names are log content too: never read as markup
+        shown = ", ".join(report.skipped[:10]) + (
+            f" and {len(report.skipped) - 10} more" if len(report.skipped) > 10 else ""
+        )
+        console.print(
+            _plain(f"skipped {len(report.skipped)} file(s) that are no log ({', '.join(SUPPORTED)}): {shown}"),
+            style="yellow",
         )
     for f in report.files:
         mapped = ", ".join(f"{k}={v}" for k, v in f.fields.items() if v and k != "meta")
