@@ -17,6 +17,7 @@ import numpy as np
 from .errors import ModelError
 from .lineage import package_versions
 from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
+from .ray_engine import RayOptions
 
 __all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "get_embedder"]
 
@@ -169,9 +170,6 @@ def _local_batches(
         yield hashes, vectors, n_tokens, max_tokens
 
 
-ENGINES = ("local", "ray")
-
-
 def embed(
     store: Any,
     *,
@@ -182,20 +180,16 @@ def embed(
     chunk_size: int = 2048,
     threads: int | None = None,
     progress: ProgressFn | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    export_dir: str | None = None,
-    workers: int | None = None,
+    ray: RayOptions | None = None,
 ) -> EmbedReport:
     """Embed every prompt in ``store`` that has no vector for this model id yet.
 
     Prompts are taken shortest first in chunks of ``chunk_size``; each chunk is committed on its
-    own, so an interrupted run resumes where it stopped. ``engine="ray"`` hands the encoding to a
-    Ray cluster (``address``; default a local instance) through Parquet files in ``export_dir``
-    (see :mod:`clusterkit.ray_engine`); the vectors land in the same cache. Returns an
-    :class:`EmbedReport`."""
-    if engine not in ENGINES:
-        raise ModelError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    own, so an interrupted run resumes where it stopped. With ``ray`` (a
+    :class:`~clusterkit.ray_engine.RayOptions`: cluster address, hand-off folder, workers) the
+    encoding runs on Ray through Parquet files (see :mod:`clusterkit.ray_engine`); the vectors land
+    in the same cache. Returns an :class:`EmbedReport`."""
+    engine = "local" if ray is None else "ray"
     if engine == "ray" and embedder is not None:
         raise ModelError(
             "the ray engine loads a sentence-transformers model on each worker; pass model=, not embedder="
@@ -235,9 +229,7 @@ def embed(
                 batch_size=batch_size,
                 chunk_size=chunk_size,
                 threads=threads,
-                address=address,
-                export_dir=export_dir,
-                workers=workers,
+                options=ray,
                 timings=timings,
             )
         else:

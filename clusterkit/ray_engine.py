@@ -15,6 +15,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,23 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["check_address", "ray_batches"]
+__all__ = ["RayOptions", "check_address", "ray_batches"]
 
 #: prompts per exported Parquet file
 FILE_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """The options only the Ray engine reads (``embed(store, ray=RayOptions(...))``).
+
+    ``address``: the Ray cluster (None: a local instance); ``export_dir``: the folder for the
+    Parquet hand-off (shared storage on a cluster; None: a temporary local one); ``workers``:
+    encoding actors, one model each (None: (CPUs - 1) / threads, at least 1)."""
+
+    address: str | None = None
+    export_dir: str | os.PathLike[str] | None = None
+    workers: int | None = None
 
 
 class _Encoder:
@@ -87,13 +101,12 @@ def ray_batches(
     batch_size: int,
     chunk_size: int,
     threads: int | None,
-    address: str | None,
-    export_dir: str | os.PathLike[str] | None,
-    workers: int | None,
+    options: RayOptions,
     timings: dict[str, float],
 ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray, int]]:
     """Yield (hashes, vectors, token counts, the model's token window) batches encoded on Ray; see
     the module docstring. The model is loaded by the workers only."""
+    address, export_dir, workers = options.address, options.export_dir, options.workers
     try:
         import ray
     except ImportError as exc:

@@ -82,3 +82,12 @@ def test_a_bad_ray_address_fails_fast_and_leaves_nothing(tmp_path, address, mess
     assert main(args) != 0
     assert message in capsys.readouterr().err
     assert not exports.exists() or not any(exports.iterdir())
+
+
+def test_ray_options_without_the_ray_engine_are_refused(tmp_path, capsys):
+    """Options the local engine would not read are said, not ignored."""
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    assert main(["embed", "--db", str(db), "--address", "auto", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--address, --workers: Ray engine options; add --engine ray" in err and "Traceback" not in err

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..export import safe_csv
 from .output import (
     _bar,
@@ -76,6 +77,17 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from ..embed import embed
     from ..store import Store
 
+    ray = None
+    if args.engine == "ray":
+        from ..ray_engine import RayOptions
+
+        ray = RayOptions(address=args.address, export_dir=args.export_dir, workers=args.workers)
+    elif given := [
+        f
+        for f, v in (("--address", args.address), ("--export-dir", args.export_dir), ("--workers", args.workers))
+        if v is not None
+    ]:
+        raise InputError(f"{', '.join(given)}: Ray engine options; add --engine ray (or leave them out)")
     console = _console()
     with Store(args.db, create=False) as store:
         bar, update = _bar(console, "embedding prompts")
@@ -87,10 +99,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 threads=args.threads,
                 progress=update,
-                engine=args.engine,
-                address=args.address,
-                export_dir=args.export_dir,
-                workers=args.workers,
+                ray=ray,
             )
     rate = report.embedded / report.seconds if report.seconds and report.embedded else 0
     console.print(

@@ -114,9 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="texts per model call (default 32)")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: the backend's choice)")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="where to encode (default local)")
-    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
-    p.add_argument("--export-dir", default=None, help="folder for the Parquet hand-off (shared storage on a cluster)")
-    p.add_argument(
+    ray = p.add_argument_group("Ray engine (with --engine ray only)")
+    ray.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+    ray.add_argument("--export-dir", default=None, help="folder for the Parquet hand-off (shared storage on a cluster)")
+    ray.add_argument(
         "--workers",
         type=int,
         default=None,
