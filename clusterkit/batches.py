@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .rows import Row
+
 __all__ = ["ProgressFn"]
 
 ProgressFn = Callable[[int, int], None]
@@ -14,25 +16,8 @@ ProgressFn = Callable[[int, int], None]
 class _Columns:
     """Column buffers for one Arrow batch of staged requests or quarantine rows."""
 
-    REQUEST = (
-        "seq",
-        "request_id",
-        "account_id",
-        "ts",
-        "prompt_hash",
-        "text",
-        "context",
-        "system_hash",
-        "system_text",
-        "model",
-        "org_id",
-        "ip",
-        "user_agent",
-        "extra",
-        "source",
-        "line",
-        "row_hash",
-    )
+    #: the staged request columns: the sequence number, then a row's fields by name (rows.Row)
+    REQUEST = ("seq", *Row._fields)
     QUARANTINE = ("source", "line", "reason", "detail", "raw")
 
     def __init__(self, names: tuple[str, ...]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -21,6 +21,35 @@ from .textnorm import content_hash, prompt_hash, text_hash
 from .times import parse_timestamp_us
 
 __all__: list[str] = []  # used by clusterkit.ingest; nothing here is public API
+
+
+class Row(NamedTuple):
+    """One request as staged, in the staging table's column order (``batches._Columns.REQUEST``
+    is ``seq`` followed by these names): built by name, so no column can be swapped silently."""
+
+    request_id: str
+    account_id: str
+    ts: int
+    prompt_hash: str
+    text: str
+    context: str | None
+    system_hash: str | None
+    system_text: str | None
+    model: str | None
+    org_id: str | None
+    ip: str | None
+    user_agent: str | None
+    extra: str | None
+    source: str
+    line: int
+    row_hash: str
+
+
+class Quarantined(NamedTuple):
+    """Why a record is not a request: a quarantine reason and its detail."""
+
+    reason: str
+    detail: str
 
 
 _INTEGRAL = re.compile(r"[+-]?\d+\.0+")
@@ -88,40 +117,42 @@ class _Mapper:
                 return column
         return None
 
-    def map(self, obj: dict[str, Any], line: int) -> tuple[Any, ...] | tuple[str, str]:
+    def map(self, obj: dict[str, Any], line: int) -> Row | Quarantined:
         f = self.f
         if self.decode_json and (column := self._swallowed_row(obj)) is not None:
-            return (
+            return Quarantined(
                 "malformed_csv",
                 f"column {column!r} holds a line that reads as a whole row: a broken quote swallowed the rows "
                 "after it (fix the quoting and ingest again; the raw text is kept here)",
             )
         raw_text = self.get_text(obj)
         if raw_text is None:
-            return ("missing_text", f"no value at text path {f.text!r}")
+            return Quarantined("missing_text", f"no value at text path {f.text!r}")
         chat = extract_prompt(raw_text, decode_json=self.decode_json)
         text = chat.text
         if text is None:
             if chat.other_blocks:
-                return ("empty_prompt", f"last user turn has no text, only {', '.join(chat.other_blocks)} blocks")
-            return ("missing_text", f"no user prompt found in the value at {f.text!r}")
+                return Quarantined(
+                    "empty_prompt", f"last user turn has no text, only {', '.join(chat.other_blocks)} blocks"
+                )
+            return Quarantined("missing_text", f"no user prompt found in the value at {f.text!r}")
         if not text.strip():
-            return ("empty_prompt", "prompt is empty or whitespace only")
+            return Quarantined("empty_prompt", "prompt is empty or whitespace only")
 
         account_value = self.get_account(obj)
         account = _ident(account_value)
         if account is None:
             what = "an object, not an id" if isinstance(account_value, (dict, list)) else "missing or empty"
-            return ("missing_account", f"account at {f.account!r} is {what}")
+            return Quarantined("missing_account", f"account at {f.account!r} is {what}")
 
         ts_value = self.get_time(obj)
         if ts_value is None or ts_value == "":
-            return ("missing_time", f"no value at time path {f.time!r}")
+            return Quarantined("missing_time", f"no value at time path {f.time!r}")
         try:
             ts = parse_timestamp_us(ts_value, self.time_format)
         except (ValueError, OverflowError, TypeError) as exc:
             how = f" with --time-format {self.time_format!r}" if self.time_format else ""
-            return ("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}{how}: {exc}")
+            return Quarantined("unparseable_time", f"{str(ts_value)[:80]!r} at {f.time!r}{how}: {exc}")
 
         model = _scalar(self.get_model(obj)) or chat.model
         org = _ident(self.get_org(obj))
@@ -155,23 +186,23 @@ class _Mapper:
         rid = _ident(self.get_id(obj))
         if rid is None:
             rid = "auto:" + row_hash
-        return (
-            rid,
-            account,
-            ts,
-            phash,
-            text,
-            context,
-            shash,
-            system if shash else None,
-            model,
-            org,
-            ip,
-            ua,
-            extra_json,
-            self.source,
-            line,
-            row_hash,
+        return Row(
+            request_id=rid,
+            account_id=account,
+            ts=ts,
+            prompt_hash=phash,
+            text=text,
+            context=context,
+            system_hash=shash,
+            system_text=system if shash else None,
+            model=model,
+            org_id=org,
+            ip=ip,
+            user_agent=ua,
+            extra=extra_json,
+            source=self.source,
+            line=line,
+            row_hash=row_hash,
         )
 
 
@@ -189,8 +220,8 @@ def _map_records(records: Iterable[RawRecord], mapper: _Mapper, file_index: int)
             quarantine.append((source, rec.line, reason, detail, rec.raw))
             continue
         out = mapper.map(rec.obj, rec.line)
-        if len(out) == 2:
-            quarantine.append((source, rec.line, out[0], out[1], _raw(rec.obj)))
+        if type(out) is Quarantined:
+            quarantine.append((source, rec.line, out.reason, out.detail, _raw(rec.obj)))
         else:
             requests.append((base | rec.line, *out))
     return requests, quarantine
