@@ -1,6 +1,6 @@
 -- Cluster descriptions of one run: sizes and time span from the requests, keywords and
 -- representative prompts from _desc (registered by the caller). Noise (-1) gets a row too.
-INSERT INTO clusters
+INSERT INTO clusters (run_id, cluster, n_prompts, n_requests, n_accounts, first_seen, last_seen, keywords, representatives)
 SELECT $run_id, l.cluster,
        count(DISTINCT l.prompt_hash),
        count(r.request_id),

@@ -63,14 +63,15 @@ FROM (
 ) AS c
 WHERE NOT EXISTS (SELECT 1 FROM system_prompts AS p WHERE p.system_hash = c.system_hash);
 
-INSERT INTO requests
+INSERT INTO requests (request_id, account_id, ts, prompt_hash, model, org_id, ip, user_agent, system_hash,
+                      extra, source, line, row_hash, run_id)
 SELECT request_id, account_id, ts, prompt_hash, model, org_id, ip, user_agent, system_hash,
        extra::JSON, source, line, row_hash, $run_id
 FROM _classified
 WHERE status = 'new'
 ORDER BY seq;
 
-INSERT INTO _stage_quarantine
+INSERT INTO _stage_quarantine (source, line, reason, detail, raw)
 SELECT source, line, 'duplicate_id_conflict',
        'request id ' || request_id || ' already holds different content'
            || ' (kept: ' || kept_source || ' line ' || kept_line || ')',

@@ -59,9 +59,13 @@ class ArtifactsMixin(Connection):
             }
         )
         with self._registered(_points=points, _desc=desc), self.transaction():
-            self._con.execute("INSERT INTO projections SELECT ?, prompt_hash, x, y, coords FROM _points", [run_id])
             self._con.execute(
-                "INSERT INTO cluster_labels SELECT ?, prompt_hash, cluster, probability, dup_group FROM _points",
+                "INSERT INTO projections (run_id, prompt_hash, x, y, coords) SELECT ?, prompt_hash, x, y, coords FROM _points",
+                [run_id],
+            )
+            self._con.execute(
+                "INSERT INTO cluster_labels (run_id, prompt_hash, cluster, probability, dup_group) "
+                "SELECT ?, prompt_hash, cluster, probability, dup_group FROM _points",
                 [run_id],
             )
             self._run_file("cluster_stats.sql", {"run_id": run_id})
@@ -135,11 +139,13 @@ class ArtifactsMixin(Connection):
         graph = pa.Table.from_pandas(edges[["a", "b", "coactivity", "infra", "weight"]], preserve_index=False)
         with self._registered(_acc=acc, _edges=graph), self.transaction():
             self._con.execute(
-                "INSERT INTO account_edges SELECT ?, a, b, coactivity, infra, weight FROM _edges", [run_id]
+                "INSERT INTO account_edges (run_id, account_a, account_b, coactivity, infra, weight) "
+                "SELECT ?, a, b, coactivity, infra, weight FROM _edges",
+                [run_id],
             )
             self._con.execute(
-                "INSERT INTO account_scores SELECT ?, account_id, score, flagged, campaign_id, reasons, n_requests, "
-                "signals::JSON FROM _acc",
+                "INSERT INTO account_scores (run_id, account_id, score, flagged, campaign_id, reasons, n_requests, "
+                "signals) SELECT ?, account_id, score, flagged, campaign_id, reasons, n_requests, signals::JSON FROM _acc",
                 [run_id],
             )
             if camp is not None:

@@ -186,7 +186,9 @@ class Connection:
             with self.transaction():
                 for stmt in _statements(sql):
                     self._con.execute(stmt)
-                self._con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+                self._con.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, now())", [version, name]
+                )
         return self.schema_version()
 
     @contextmanager

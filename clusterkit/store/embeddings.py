@@ -40,7 +40,8 @@ class EmbeddingsMixin(Connection):
         with self.transaction():
             key = int(self._value("SELECT coalesce(max(model_key), 0) + 1 FROM embedding_models"))
             self._con.execute(
-                "INSERT INTO embedding_models VALUES (?, ?, ?, ?, now())", [key, model_id, int(dim), max_tokens]
+                "INSERT INTO embedding_models (model_key, model_id, dim, max_tokens, created_at) VALUES (?, ?, ?, ?, now())",
+                [key, model_id, int(dim), max_tokens],
             )
             table = check_identifier(f"emb_{key}")
             self._con.execute(
@@ -116,7 +117,8 @@ class EmbeddingsMixin(Connection):
         )
         with self._registered(_emb=batch):
             self._con.execute(
-                f"INSERT INTO {table} SELECT prompt_hash, vector, n_tokens, truncated, ? FROM _emb "
+                f"INSERT INTO {table} (prompt_hash, vector, n_tokens, truncated, run_id) "
+                f"SELECT prompt_hash, vector, n_tokens, truncated, ? FROM _emb "
                 f"WHERE prompt_hash NOT IN (SELECT prompt_hash FROM {table})",
                 [run_id],
             )

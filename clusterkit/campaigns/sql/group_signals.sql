@@ -3,7 +3,8 @@
 -- or the same ones (popularity), whether they work it at the same hours, and how much of it comes
 -- from flagged accounts. A coverage sweep: three or more accounts, each sending five or more mostly
 -- distinct prompts, with even load.
-INSERT INTO group_signals
+INSERT INTO group_signals (run_id, kind, group_key, n_accounts, n_requests, n_prompts, prompt_diversity,
+                           load_evenness, top_account_share, synchrony, flagged_share, pattern)
 WITH req AS (
     SELECT r.account_id, r.prompt_hash, date_trunc('hour', r.ts) AS hour, l.cluster, l.dup_group,
            coalesce(s.flagged, false) AS flagged
