@@ -26,6 +26,8 @@ from .reduce import Reducer, nearest_neighbours, reduce
 __all__ = ["EngineParams", "RunResult", "run"]
 
 StageFn = Callable[[str], None]
+#: the embedding backends, and "cuml": the GPU path (see :mod:`clusterkit.gpu`)
+ENGINE_BACKENDS = (*BACKENDS, "cuml")
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ class EngineParams:
 
     def __post_init__(self) -> None:
         problems = []
-        if self.backend not in (*BACKENDS, "cuml"):
-            problems.append(f"backend must be one of {', '.join((*BACKENDS, 'cuml'))}, got {self.backend!r}")
+        if self.backend not in ENGINE_BACKENDS:
+            problems.append(f"backend must be one of {', '.join(ENGINE_BACKENDS)}, got {self.backend!r}")
         if self.n_components < 2:
             problems.append(f"n_components must be at least 2, got {self.n_components}")
         if self.n_neighbors < 2:
@@ -119,24 +121,21 @@ def run(
 
     ``backend="cuml"`` is the GPU path: embeddings with PyTorch (on CUDA when present), UMAP and
     HDBSCAN from RAPIDS cuML (see :mod:`clusterkit.gpu`)."""
-    params = params or EngineParams()
-    model, backend = params.model, params.backend
-    n_components, n_neighbors, random_state = params.n_components, params.n_neighbors, params.random_state
-    min_cluster_size, min_samples = params.min_cluster_size, params.min_samples
-    dup_threshold, top_keywords = params.dup_threshold, params.top_keywords
+    p = params or EngineParams()
     say = stage or (lambda _: None)
+    backend = p.backend
     if backend == "cuml":
         from . import gpu
 
         n = store.count_prompts()
-        reducer = reducer or gpu.cuml_reducer(n_components, n_neighbors, 0.0, random_state)
-        map_reducer = map_reducer or gpu.cuml_reducer(2, n_neighbors, 0.1, random_state)
-        clusterer = clusterer or gpu.cuml_clusterer(n, min_cluster_size, min_samples)
+        reducer = reducer or gpu.cuml_reducer(p.n_components, p.n_neighbors, 0.0, p.random_state)
+        map_reducer = map_reducer or gpu.cuml_reducer(2, p.n_neighbors, 0.1, p.random_state)
+        clusterer = clusterer or gpu.cuml_clusterer(n, p.min_cluster_size, p.min_samples)
         backend = "torch"
     say("embedding")
     t0 = time.perf_counter()
     # the model is not kept past this stage: its session and buffers would stay resident through the rest
-    embedded = embed(store, embedder=get_embedder(embedder, model, backend), progress=progress)
+    embedded = embed(store, embedder=get_embedder(embedder, p.model, backend), progress=progress)
     timings = {"embed": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
@@ -146,13 +145,13 @@ def run(
         raise ClusterkitError("the store holds no prompts; ingest a log first (`clusterkit ingest LOG`)")
     key = {
         "model_id": embedded.model_id,
-        "n_components": n_components,
-        "n_neighbors": n_neighbors,
-        "min_cluster_size": min_cluster_size,
-        "min_samples": min_samples,
-        "dup_threshold": dup_threshold,
-        "random_state": random_state,
-        "top_keywords": top_keywords,
+        "n_components": p.n_components,
+        "n_neighbors": p.n_neighbors,
+        "min_cluster_size": p.min_cluster_size,
+        "min_samples": p.min_samples,
+        "dup_threshold": p.dup_threshold,
+        "random_state": p.random_state,
+        "top_keywords": p.top_keywords,
         "reducer": _name(reducer),
         "map_reducer": _name(map_reducer),
         "clusterer": _name(clusterer),
@@ -177,32 +176,32 @@ def run(
         record.timings = timings
         with _stage(timings, "neighbours", say, "nearest neighbours"):
             neighbours = nearest_neighbours(
-                vectors, k=max(n_neighbors, 10), random_state=random_state, progress=progress
+                vectors, k=max(p.n_neighbors, 10), random_state=p.random_state, progress=progress
             )
-            groups = near_duplicate_groups(neighbours, dup_threshold)
+            groups = near_duplicate_groups(neighbours, p.dup_threshold)
         umap_args = {
-            "n_neighbors": n_neighbors,
-            "random_state": random_state,
+            "n_neighbors": p.n_neighbors,
+            "random_state": p.random_state,
             "neighbours": neighbours,
             "progress": progress,  # UMAP's epochs, then the rows outside its fitted sample
         }
-        with _stage(timings, "reduce", say, f"reducing to {n_components}-D"):
-            coords = reduce(vectors, n_components=n_components, reducer=reducer, **umap_args)
+        with _stage(timings, "reduce", say, f"reducing to {p.n_components}-D"):
+            coords = reduce(vectors, n_components=p.n_components, reducer=reducer, **umap_args)
         with _stage(timings, "map", say, "reducing to 2-D for the map"):
             xy = reduce(vectors, n_components=2, min_dist=0.1, reducer=map_reducer, **umap_args)
         with _stage(timings, "cluster", say, "clustering"):
             result = cluster(
                 coords,
-                min_cluster_size=min_cluster_size,
-                min_samples=min_samples,
+                min_cluster_size=p.min_cluster_size,
+                min_samples=p.min_samples,
                 dup_groups=groups,
                 clusterer=clusterer,
-                random_state=random_state,
+                random_state=p.random_state,
                 progress=progress,  # the placement of rows outside HDBSCAN's fitted sample
             )
         with _stage(timings, "describe", say, "describing clusters"):
             texts = chain.from_iterable(store.iter_prompt_texts(hashes, with_context=True))
-            keywords = class_tfidf_keywords(texts, result.labels, top_n=top_keywords, progress=progress)
+            keywords = class_tfidf_keywords(texts, result.labels, top_n=p.top_keywords, progress=progress)
             reps = {c: [hashes[i] for i in rows] for c, rows in representatives(vectors, result.labels).items()}
         with _stage(timings, "write", say, "writing the run"):
             store.write_semantic_run(

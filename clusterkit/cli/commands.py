@@ -17,6 +17,7 @@ from .output import (
     _print_info,
     _print_ingest,
     _print_report,
+    _print_score,
     _Printer,
     _records_json,
     _table_to_terminal,
@@ -162,13 +163,7 @@ def cmd_score(args: argparse.Namespace) -> int:
             params=DetectParams(flag_threshold=args.threshold, fdr=args.fdr),
             window_hours=args.window_hours,
         )
-        how = "reused the stored run" if result.reused else "new run"
-        console.print(
-            f"score run {result.run_id} ({how}, from cluster run {result.cluster_run_id}): "
-            f"{result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
-            f"{result.n_campaigns} campaigns"
-        )
-        _print_campaigns(console, store, result.run_id)
+        _print_score(console, store, result)
     return 0
 
 

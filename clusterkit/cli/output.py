@@ -183,14 +183,19 @@ class _Printer:
                 console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
             _print_clusters(console, self.store, result.run_id, self.limit)
         elif name == "score":
-            how = "reused the stored run" if result.reused else "new run"
-            console.print(
-                f"score run {result.run_id} ({how}): {result.n_accounts:,} accounts, {result.n_flagged:,} flagged, "
-                f"{result.n_campaigns} campaigns"
-            )
-            _print_campaigns(console, self.store, result.run_id)
+            _print_score(console, self.store, result)
         elif name == "report":
             _print_report(console, result)
+
+
+def _print_score(console: Any, store: Any, result: Any) -> None:
+    """A score run's line and its campaigns."""
+    how = "reused the stored run" if result.reused else "new run"
+    console.print(
+        f"score run {result.run_id} ({how}, from cluster run {result.cluster_run_id}): "
+        f"{result.n_accounts:,} accounts, {result.n_flagged:,} flagged, {result.n_campaigns} campaigns"
+    )
+    _print_campaigns(console, store, result.run_id)
 
 
 def _print_clusters(console: Any, store: Any, run_id: int, limit: int) -> None:
