@@ -104,6 +104,60 @@ def test_arrival_burst_finds_the_interval_of_excess_arrivals():
     assert inside.min() >= 4.9 * day and inside.max() <= 6.6 * day and count >= 60
 
 
+def _daytime_newcomers(rng, n: int = 1200, days: int = 7):
+    """``n`` small, brief accounts arriving only by day (08-20 UTC) over ``days`` days, all in one
+    popular region "r-pop"; a tenth of them also in region "r-7"."""
+    day = rng.integers(0, days, n)
+    start = T0 + pd.to_timedelta(day * 24 + rng.uniform(8, 20, n), unit="h")
+    signals = pd.DataFrame(
+        {
+            "account_id": [f"o{i}" for i in range(n)],
+            "n_req": 3,
+            "first_ts": start,
+            "last_ts": start + pd.Timedelta(minutes=30),
+        }
+    )
+    infra = [{"account_id": a, "kind": "region", "value": "r-pop", "n": 2} for a in signals["account_id"]]
+    infra += [{"account_id": a, "kind": "region", "value": "r-7", "n": 1} for a in signals["account_id"][::10]]
+    return signals, infra
+
+
+def test_a_popular_regions_daytime_newcomers_are_no_burst_and_a_swarm_in_busy_hours_is():
+    """Ordinary newcomers arrive by day: measured against a steady rate, every day's busy hours in a
+    popular region are a 'burst'; on the clock of the log's daily arrival profile they are none, and
+    30 accounts arriving within two hours of one afternoon in a region still are."""
+    from clusterkit.campaigns.linking import arrival_burst, arrival_clock, burst_significance
+
+    rng = np.random.default_rng(5)
+    signals, infra = _daytime_newcomers(rng)
+    first = signals["first_ts"].astype("int64").to_numpy() / 1e9
+    t = np.sort(first)
+    span = float(t[-1] - t[0])
+    start, count = arrival_burst(t, span)
+    assert burst_significance(t, span, start, count)[0] < 1e-6  # a steady rate sees a burst
+    clock = arrival_clock(t, float(t[0]))
+    ticks = clock(t)
+    start, count = arrival_burst(ticks, float(ticks[-1] - ticks[0]))
+    assert burst_significance(ticks, float(ticks[-1] - ticks[0]), start, count)[0] > 1e-3
+    assert (bursts(signals, pd.DataFrame(infra), index(signals)) == -1).all()
+
+    swarm = pd.DataFrame(
+        {
+            "account_id": [f"s{i}" for i in range(30)],
+            "n_req": 3,
+            "first_ts": T0 + pd.to_timedelta(3 * 24 + 14 + rng.uniform(0, 2, 30), unit="h"),
+        }
+    )
+    swarm["last_ts"] = swarm["first_ts"] + pd.Timedelta(minutes=20)
+    infra += [{"account_id": a, "kind": "region", "value": "r-7", "n": 3} for a in swarm["account_id"]]
+    signals = pd.concat([signals, swarm], ignore_index=True)
+    labels = bursts(signals, pd.DataFrame(infra), index(signals))
+    found = labels[signals["account_id"].str.startswith("s").to_numpy()]
+    assert (found >= 0).all() and len(set(found)) == 1
+    assert (labels != found[0]).sum() == (labels == -1).sum()  # nobody else is in a swarm
+    assert (labels[~signals["account_id"].str.startswith("s").to_numpy()] != found[0]).sum() >= len(signals) - 30 - 3
+
+
 def _slow_rotated_swarms(rng):
     """Two swarms arriving over a day and a half each, on the same days, rotating their clients:
     each swarm shares only its request shape, with ordinary users of that shape all through the

@@ -17,6 +17,7 @@ from .linking import (
     ContentLinks,
     InfraIndex,
     arrival_burst,
+    arrival_clock,
     epoch_seconds,
     spans,
 )
@@ -144,6 +145,12 @@ class GroupEvidence:
         self.first, self.last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
         self.log_start = float(self.first.min()) if len(signals) else 0.0
         self.log_span = max(float(self.last.max() - self.first.min()), 1.0) if len(signals) else 1.0
+        self.clock = arrival_clock(
+            self.first[self.first >= self.log_start + SWARM_OPENING_HOURS * 3600], self.log_start
+        )
+        self.clock_span = (
+            max(float(self.clock(self.last.max()) - self.clock(self.first.min())), 1.0) if len(signals) else 1.0
+        )
         # a gap CV means nothing below a handful of requests (the SQL fills it with 0 there)
         self.gap_cv = np.where(self.n_req >= MIN_TIMED_REQUESTS, col("gap_cv"), np.nan)
         # each account's distinct prompts as codes, accounts in row order (CSR layout)
@@ -215,14 +222,16 @@ class GroupEvidence:
         m = len(members)
         if m < SWARM_MIN_ACCOUNTS:
             return 0.0
-        # first appearances in the log's opening hours are not arrivals (see linking.bursts)
+        # first appearances in the log's opening hours are not arrivals (see linking.bursts); time
+        # runs on the clock of the log's daily arrival profile (linking.arrival_clock)
         t = np.sort(self.first[members])
-        t = t[t >= self.log_start + SWARM_OPENING_HOURS * 3600]
+        t = self.clock(t[t >= self.log_start + SWARM_OPENING_HOURS * 3600])
         if len(t) < SWARM_MIN_ACCOUNTS:
             return 0.0
-        start, count = arrival_burst(t, self.log_span)
+        span = self.clock_span
+        start, count = arrival_burst(t, span)
         length = float(t[start + count - 1] - t[start])
-        arrive = float(np.clip((count - m * length / self.log_span) / m, 0, 1))
+        arrive = float(np.clip((count - m * length / span) / m, 0, 1))
         brief = (self.n_req[members] <= SWARM_MAX_REQUESTS) & (
             self.last[members] - self.first[members] <= SWARM_BRIEF_HOURS * 3600
         )

@@ -31,6 +31,7 @@ from .swarms import (
     SWARM_OPENING_HOURS,
     SWARM_PAIR_CAP,
     arrival_burst,
+    arrival_clock,
     burst_significance,
     bursts,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "ContentLinks",
     "InfraIndex",
     "arrival_burst",
+    "arrival_clock",
     "burst_significance",
     "bursts",
     "cell_groups",

@@ -1,7 +1,12 @@
 """Pass 2's swarms: bursts of first appearances of small, brief accounts sharing an infrastructure
-value, tested against that value's own arrival rate over the log."""
+value or a semantic region, tested against that value's own arrival rate over the log.
+
+Time runs on the clock of the log's daily arrival profile (:func:`arrival_clock`): ordinary
+newcomers arrive by day, and a popular region's daytime arrivals are no burst."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -11,6 +16,7 @@ from .graph import communities, epoch_seconds, peel
 __all__ = [
     "BURST_EXCESS",
     "BURST_P",
+    "BURST_REFINE_MAX",
     "SWARM_BRIEF_HOURS",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
@@ -18,6 +24,7 @@ __all__ = [
     "SWARM_OPENING_HOURS",
     "SWARM_PAIR_CAP",
     "arrival_burst",
+    "arrival_clock",
     "burst_significance",
     "bursts",
 ]
@@ -38,8 +45,34 @@ BURST_P = 1e-6
 BURST_EXCESS = 0.5
 #: a burst of more accounts than this links each to a random tenth as many others, not to all
 SWARM_PAIR_CAP = 400
+#: a burst of more arrivals than this keeps its interval of largest excess (no finer search, O(n^2))
+BURST_REFINE_MAX = 1500
 #: a swarm is mostly one value's burst: at least this share of it is in a burst, and of that burst in it
 SWARM_ONE_VALUE = 0.5
+
+
+def arrival_clock(arrivals: np.ndarray, start: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The clock of the log's daily arrival profile: a function mapping epoch seconds to
+    "expected-arrival seconds", in which the ``arrivals`` (epoch seconds) of every hour of the day
+    (UTC, pooled over the log's days, one added to each hour) tick at one steady rate. An ordinary
+    newcomer arrives by day like everyone else; on this clock a day's busy hours are no burst, and
+    a swarm arriving in them still is (one afternoon is a small part of each hour's pool). The
+    clock reads 0 at the start of the hour of ``start`` (the log's start), and times before it are
+    not measured."""
+    hours = np.floor(np.asarray(arrivals, dtype=float) / 3600).astype(np.int64)
+    profile = np.bincount(hours % 24, minlength=24).astype(float) + 1.0
+    weight = profile / profile.mean()
+    origin = int(np.floor(start / 3600))
+
+    def clock(times: np.ndarray) -> np.ndarray:
+        t = np.asarray(times, dtype=float)
+        hour = np.floor(t / 3600).astype(np.int64)
+        ahead = hour - origin  # whole hours since the start
+        top = int(max(ahead.max(initial=0), 0)) + 1
+        ticks = np.concatenate([[0.0], np.cumsum(weight[(origin + np.arange(top)) % 24] * 3600.0)])
+        return ticks[np.clip(ahead, 0, top)] + (t - hour * 3600.0) * weight[hour % 24]
+
+    return clock
 
 
 def _rate(sorted_times: np.ndarray, span: float) -> float:
@@ -47,33 +80,52 @@ def _rate(sorted_times: np.ndarray, span: float) -> float:
     return len(sorted_times) / max(span, float(sorted_times[-1] - sorted_times[0]), 1.0)
 
 
-def arrival_burst(sorted_times: np.ndarray, span: float) -> tuple[int, int]:
-    """The burst among the arrival times ``sorted_times`` of a log ``span`` seconds long: the
-    interval holding the most arrivals in excess of the times' own rate over the log (a scan over
-    every interval, O(n)), as ``(start, count)``: ``sorted_times[start:start + count]``. How unusual
-    it is: :func:`burst_significance`."""
+def arrival_burst(sorted_times: np.ndarray, span: float, min_length: float = 3600.0) -> tuple[int, int]:
+    """The burst among the arrival times ``sorted_times`` of a log ``span`` seconds long, as
+    ``(start, count)``: ``sorted_times[start:start + count]``. First the interval holding the most
+    arrivals in excess of the times' own rate over the log (a scan over every interval, O(n));
+    then, inside it, the interval (at least ``min_length`` long) whose count is least likely at
+    that rate (the Poisson likelihood ratio of the scan statistic): a tight spike with steady
+    arrivals on either side is the spike, the steady arrivals it happened to sit among are not.
+    How unusual it is: :func:`burst_significance`."""
     m = len(sorted_times)
     if m < 2:
         return 0, m
+    rate = _rate(sorted_times, span)
     # excess of [i, j] = (j - i + 1) - rate (t_j - t_i) = (a_j - a_i) + 1 with a = index - rate t
-    a = np.arange(m) - _rate(sorted_times, span) * (sorted_times - sorted_times[0])
+    a = np.arange(m) - rate * (sorted_times - sorted_times[0])
     stop = int(np.argmax(a - np.minimum.accumulate(a)))
     start = int(np.argmin(a[: stop + 1]))
-    return start, stop - start + 1
+    if stop - start + 1 > BURST_REFINE_MAX:
+        return start, stop - start + 1
+    t = sorted_times[start : stop + 1]
+    i, j = np.triu_indices(len(t))
+    count = (j - i + 1).astype(float)
+    expected = np.minimum(rate * np.maximum(t[j] - t[i], min_length), m - 1e-9)
+    rest = m - count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        llr = count * np.log(count / expected) + np.where(rest > 0, rest * np.log(rest / (m - expected)), 0.0)
+    llr[count <= expected] = -np.inf
+    if not np.isfinite(llr).any():
+        return start, stop - start + 1
+    best = int(np.argmax(llr))
+    return start + int(i[best]), int(count[best])
 
 
-def burst_significance(sorted_times: np.ndarray, span: float, start: int, count: int) -> tuple[float, float]:
+def burst_significance(
+    sorted_times: np.ndarray, span: float, start: int, count: int, min_length: float = 3600.0
+) -> tuple[float, float]:
     """``(p, excess)`` of the burst ``sorted_times[start:start + count]``: how many more arrivals it
     holds than the times' rate over the log gives (arrivals at a steady rate have an excess of the
     order of their count's square root), and its Poisson tail probability, times the number of
-    such intervals the log holds."""
+    such intervals (at least ``min_length`` long) the log holds."""
     from scipy.stats import poisson
 
     if len(sorted_times) < 2:
         return 1.0, 0.0
     rate = _rate(sorted_times, span)
     span = max(span, float(sorted_times[-1] - sorted_times[0]), 1.0)
-    length = max(float(sorted_times[start + count - 1] - sorted_times[start]), 3600.0)
+    length = max(float(sorted_times[start + count - 1] - sorted_times[start]), min_length)
     p = float(poisson.sf(count - 1, rate * length)) * max(span / length, 1.0)
     return min(1.0, p), float(count - rate * length)
 
@@ -82,8 +134,9 @@ def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed
     """Swarms: many small, brief accounts that first appear together sharing an infrastructure
     value (client, IP prefix, organisation, system prompt, request shape; detection adds the
     semantic clusters each account works, kind "region"). For every value, the
-    burst of first appearances among the small accounts using it (:func:`arrival_burst`) is tested
-    against that value's own arrival rate over the whole log (Poisson). The accounts of a burst are linked (by the share of it in excess of the value's
+    burst of first appearances among the small accounts using it (:func:`arrival_burst`, on the
+    clock of the small accounts' daily arrival profile: :func:`arrival_clock`) is tested against
+    that value's own rate over the whole log (Poisson). The accounts of a burst are linked (by the share of it in excess of the value's
     rate) and the swarms are the Louvain communities of these links. Returns a group label per
     account (-1: none).
 
@@ -101,6 +154,10 @@ def bursts(signals: pd.DataFrame, infra: pd.DataFrame, idx: dict[str, int], seed
     # accounts that were already active when the log begins all "first appear" in its opening
     # hours: those first appearances are not arrivals and never make a burst
     arrived = first >= first.min() + SWARM_OPENING_HOURS * 3600
+    # arrivals are timed on the clock of the day's arrival profile (busy hours are no burst)
+    clock = arrival_clock(first[arrived & small], float(first.min()))
+    first = clock(first)
+    span = float(first.max() - first.min())
     used = infra[["account_id", "kind", "value"]].drop_duplicates()
     used = used.assign(a=used["account_id"].map(idx).to_numpy())
     used = used[(arrived & small)[used["a"].to_numpy()]]
