@@ -36,14 +36,16 @@ from robustness_sim import Cell, build_log, grid
 TARGETS = {"style_flagged": 0.90, "min_requests": 5, "organic_fpr": 0.005, "ap": 0.97, "ari": 0.90}
 
 
-def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict[str, Any]:
-    """Build the cell's log, run the whole chain on a fresh store and evaluate it. With ``reuse``
-    a store already in ``work`` is kept: the log (deterministic) ingests as duplicates and the
-    stored cluster run is reused, so only what changed since (scoring) runs again."""
+def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: str | None = None) -> dict[str, Any]:
+    """Build the cell's log, run the whole chain on a fresh store and evaluate it (embedding with
+    ``model``, None: the default). With ``reuse`` a store already in ``work`` is kept: the log
+    (deterministic) ingests as duplicates and the stored cluster run is reused, so only what
+    changed since (scoring) runs again."""
     from sklearn.metrics import average_precision_score
 
     from clusterkit.chain import Hooks, analyse
     from clusterkit.evaluate import evaluate, load_truth
+    from clusterkit.pipeline import EngineParams
     from clusterkit.store import Store
 
     folder = work / cell.name
@@ -54,7 +56,8 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict
     marks: dict[str, float] = {}
     hooks = Hooks(step=lambda name, _result: marks.setdefault(name, time.perf_counter()))
     with Store(folder / "store.duckdb") as store:
-        done = analyse(store, log.requests_path, hooks=hooks)
+        done = analyse(store, log.requests_path, engine=EngineParams(model=model), hooks=hooks)
+        model_id = store.run(done.engine.run_id)["params"].get("model_id")
         accounts = store.account_scores(done.scored.run_id)
     t1, t2, t3 = marks["ingest"], marks["engine"], marks["score"]
     truth = load_truth(log.truth_path)
@@ -78,6 +81,7 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False) -> dict
         )
     return {
         "cell": cell.name,
+        "model": model_id,
         "held_out": cell.held_out,
         "background": cell.background,
         "seed": cell.seed,
@@ -185,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="folder for the logs and stores (default: a temporary one)")
     ap.add_argument("--save", type=Path, default=Path(__file__).resolve().parent / "out" / "robustness.json")
     ap.add_argument("--table", type=Path, help="print the figures saved in FILE and stop")
+    ap.add_argument("--model", help="embedding model (as clusterkit run --model; default: the default model)")
     ap.add_argument(
         "--reuse",
         action="store_true",
@@ -213,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args.save.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for cell in cells:
-        result = run_cell(cell, args.corpora, work, reuse=args.reuse)
+        result = run_cell(cell, args.corpora, work, reuse=args.reuse, model=args.model)
         saved["results"].append(result)
         args.save.write_text(json.dumps(saved, indent=1, default=str))
         print(_cell_line(result), flush=True)

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import ModelError
 from .lineage import package_versions
 from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
+from .multilingual import UseEmbedder, is_use
 from .ray_engine import RayOptions
 
 __all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "get_embedder"]
@@ -93,7 +94,12 @@ def get_embedder(
     batch_size: int = 32,
     threads: int | None = None,
 ) -> Embedder:
-    """The embedder to use: the one given (checked against the protocol) or a SentenceEmbedder."""
+    """The embedder to use: the one given (checked against the protocol), the multilingual USE
+    model (:mod:`clusterkit.multilingual`) when ``model`` names it, or a SentenceEmbedder."""
+    if embedder is None and is_use(model):
+        if backend not in (DEFAULT_BACKEND, UseEmbedder.backend):
+            raise ModelError(f"the multilingual model runs on numpy only; backend {backend!r} does not apply to it")
+        return UseEmbedder(threads=threads)
     if embedder is None:
         return SentenceEmbedder(model, backend, batch_size=batch_size, threads=threads)
     if not isinstance(embedder, Embedder):

@@ -22,6 +22,7 @@ from .errors import ClusterkitError
 from .lineage import package_versions, source_digest
 from .models import BACKENDS, DEFAULT_BACKEND
 from .reduce import Reducer, nearest_neighbours, reduce
+from .similarity import near_duplicate_cosine
 
 __all__ = ["EngineParams", "RunResult", "run"]
 
@@ -38,7 +39,8 @@ class EngineParams:
     how it runs (``clusterkit.models.BACKENDS``, or ``"cuml"`` for the GPU path);
     ``n_components``: dimensions clustered; ``n_neighbors``: UMAP's neighbourhood;
     ``min_cluster_size``/``min_samples``: HDBSCAN's (None: from the number of prompts);
-    ``dup_threshold``: cosine at which prompts are near-duplicates; ``top_keywords`` per cluster."""
+    ``dup_threshold``: cosine at which prompts are near-duplicates (None: measured on the model,
+    :func:`clusterkit.similarity.near_duplicate_cosine`); ``top_keywords`` per cluster."""
 
     model: str | None = None
     backend: str = DEFAULT_BACKEND
@@ -46,7 +48,7 @@ class EngineParams:
     n_neighbors: int = 15
     min_cluster_size: int | None = None
     min_samples: int | None = None
-    dup_threshold: float = 0.95
+    dup_threshold: float | None = None
     random_state: int = 42
     top_keywords: int = 8
 
@@ -62,7 +64,7 @@ class EngineParams:
             problems.append(f"min_cluster_size must be at least 2, got {self.min_cluster_size}")
         if self.min_samples is not None and self.min_samples < 1:
             problems.append(f"min_samples must be at least 1, got {self.min_samples}")
-        if not 0 < self.dup_threshold <= 1:
+        if self.dup_threshold is not None and not 0 < self.dup_threshold <= 1:
             problems.append(f"dup_threshold must be in (0, 1], got {self.dup_threshold}")
         if self.top_keywords < 1:
             problems.append(f"top_keywords must be at least 1, got {self.top_keywords}")
@@ -134,8 +136,8 @@ def run(
         backend = "torch"
     say("embedding")
     t0 = time.perf_counter()
-    # the model is not kept past this stage: its session and buffers would stay resident through the rest
-    embedded = embed(store, embedder=get_embedder(embedder, p.model, backend), progress=progress)
+    emb = get_embedder(embedder, p.model, backend)
+    embedded = embed(store, embedder=emb, progress=progress)
     timings = {"embed": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
@@ -149,6 +151,7 @@ def run(
         "n_neighbors": p.n_neighbors,
         "min_cluster_size": p.min_cluster_size,
         "min_samples": p.min_samples,
+        # (None: measured on the model by the code digested below, so the model id decides it)
         "dup_threshold": p.dup_threshold,
         "random_state": p.random_state,
         "top_keywords": p.top_keywords,
@@ -160,7 +163,13 @@ def run(
         "inputs": _fingerprint(embedded.model_id, hashes),
         # the code that decides the result (fit thresholds, sample sizes, graph and cell constants,
         # stop words): change any and the stored run is not reused
-        "code": source_digest("clusterkit.pipeline", "clusterkit.reduce", "clusterkit.cluster", "clusterkit.describe"),
+        "code": source_digest(
+            "clusterkit.pipeline",
+            "clusterkit.reduce",
+            "clusterkit.cluster",
+            "clusterkit.describe",
+            "clusterkit.similarity",
+        ),
         "n_prompts": len(hashes),
     }
     timings["load"] = time.perf_counter() - t0
@@ -169,6 +178,9 @@ def run(
     if found is not None:
         stats = store.run(found)["stats"]
         return RunResult(found, embedded.run_id, len(hashes), stats["n_clusters"], stats["noise_share"], True, timings)
+    dup_threshold = p.dup_threshold if p.dup_threshold is not None else near_duplicate_cosine(emb.encode)
+    # the model is not kept past this point: its session and buffers would stay resident through the rest
+    del emb
 
     versions = package_versions("umap-learn", "hdbscan", "pynndescent", "scikit-learn", "sentence-transformers")
     with store.recorded_run("cluster", key, parent_run_id=embedded.run_id, versions=versions) as record:
@@ -178,7 +190,7 @@ def run(
             neighbours = nearest_neighbours(
                 vectors, k=max(p.n_neighbors, 10), random_state=p.random_state, progress=progress
             )
-            groups = near_duplicate_groups(neighbours, p.dup_threshold)
+            groups = near_duplicate_groups(neighbours, dup_threshold)
         umap_args = {
             "n_neighbors": p.n_neighbors,
             "random_state": p.random_state,
@@ -213,6 +225,7 @@ def run(
                 "n_clusters": result.n_clusters,
                 "noise_share": result.noise_share,
                 "n_dup_groups": int(result.dup_groups.max() + 1) if len(result.dup_groups) else 0,
+                "dup_threshold": dup_threshold,
                 "min_cluster_size": result.min_cluster_size,
                 "min_samples": result.min_samples,
                 "cluster_fitted_on": result.fitted_on or len(hashes),

