@@ -72,7 +72,9 @@ def test_ray_engine_resumes_and_skips_cached(tmp_path):
         (use,) = [m for m in models if m.startswith("google/universal-sentence-encoder-multilingual-3")]
         assert models[use]["max_tokens"] is None and models[use]["dim"] == 512
         assert store.run(store.latest_run("embed"))["stats"] == {"embedded": 40, "cached": 0, "truncated": 0}
-        assert store.sql(f"SELECT count(*) AS n FROM emb_{models[use]['model_key']} WHERE n_tokens IS NULL")["n"][0] == 40
+        assert (
+            store.sql(f"SELECT count(*) AS n FROM emb_{models[use]['model_key']} WHERE n_tokens IS NULL")["n"][0] == 40
+        )
 
 
 @pytest.mark.parametrize(
