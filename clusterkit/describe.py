@@ -1,49 +1,25 @@
 """Cluster descriptions: class-based TF-IDF keywords and representative prompts.
 
-Keywords work for any script: Latin/Cyrillic words (lower-cased, English stop words and pure
-numbers dropped) and, for Chinese, Japanese and Korean, character bigrams of each CJK run, since
-those languages do not separate words with spaces.
+Keywords work in any language: words of spaced scripts and segmented words of Chinese and
+Japanese, each language's stop words dropped (:mod:`clusterkit.words`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from itertools import islice
 
 import numpy as np
 
 from .errors import StoreError
+from .words import words
 
 __all__ = ["class_tfidf_keywords", "representatives", "tokenize"]
 
-_WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
-_STOP: frozenset[str] | None = None
-
-
-def _stop_words() -> frozenset[str]:
-    global _STOP
-    if _STOP is None:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-        _STOP = frozenset(ENGLISH_STOP_WORDS) | {"please", "give", "use", "using", "want", "like", "just", "need"}
-    return _STOP
-
 
 def tokenize(text: str) -> list[str]:
-    """Word tokens for spaced scripts plus character bigrams (or the single char) of CJK runs."""
-    stop = _stop_words()
-    out = []
-    for run in _CJK.findall(text):
-        if len(run) == 1:
-            out.append(run)
-        else:
-            out.extend(run[i : i + 2] for i in range(len(run) - 1))
-    for word in _WORD.findall(_CJK.sub(" ", text).lower()):
-        if len(word) > 1 and word not in stop:
-            out.append(word)
-    return out
+    """Keyword candidates of ``text`` in any language: :func:`clusterkit.words.words`."""
+    return words(text)
 
 
 def class_tfidf_keywords(

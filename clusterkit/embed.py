@@ -20,7 +20,7 @@ from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
 from .multilingual import UseEmbedder, is_use
 from .ray_engine import RayOptions
 
-__all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "get_embedder"]
+__all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "embedder_for", "get_embedder"]
 
 ProgressFn = Callable[[int, int], None]
 
@@ -105,6 +105,22 @@ def get_embedder(
     if not isinstance(embedder, Embedder):
         raise ModelError(f"{type(embedder).__name__} has no encode(texts) method; it cannot embed prompts")
     return embedder
+
+
+def embedder_for(model_id: str) -> Embedder:
+    """The embedder whose vectors are stored under ``model_id`` (``model@backend``, as
+    :attr:`SentenceEmbedder.model_id` and :attr:`UseEmbedder.model_id` write it): what embeds new
+    text into a stored run's space. A model id this installation cannot reproduce (another version
+    of the multilingual package) is a :class:`ModelError`."""
+    model, _, backend = model_id.rpartition("@")
+    if not model:
+        raise ModelError(f"{model_id!r} is not a stored model id (model@backend)")
+    if is_use(model):
+        emb = UseEmbedder()
+        if emb.model_id != model_id:
+            raise ModelError(f"vectors of {model_id!r} cannot be reproduced by the installed {emb.model_id!r}")
+        return emb
+    return SentenceEmbedder(model, backend)
 
 
 def _model_id(embedder: Embedder) -> str:

@@ -49,15 +49,14 @@ def select_box(points: pd.DataFrame, x: tuple[float, float], y: tuple[float, flo
 def nearest_prompts(store: Any, query: str, *, k: int = 10, model_id: str | None = None) -> pd.DataFrame:
     """The ``k`` stored prompts closest in meaning to ``query`` (cosine), with their text and how
     many requests and accounts sent each. Embeds ``query`` with the model of the stored vectors."""
-    from .embed import embed_texts
+    from .embed import embed_texts, embedder_for
 
     cluster_run = store.latest_run("cluster")
     model_id = model_id or (store.run(cluster_run)["params"]["model_id"] if cluster_run else None)
     if model_id is None:
         raise ClusterkitError("no embeddings yet: run `clusterkit cluster` first")
-    model, _, backend = model_id.rpartition("@")
     hashes, vectors = store.load_embeddings(model_id)
-    q = embed_texts([query], model=model, backend=backend)[0]
+    q = embed_texts([query], embedder=embedder_for(model_id))[0]
     sims = vectors @ q / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(q), 1e-12)
     top = np.argsort(-sims)[:k]
     chosen = [hashes[i] for i in top]

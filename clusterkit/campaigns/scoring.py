@@ -59,19 +59,16 @@ def _template_intents(
 ) -> tuple[pd.DataFrame | None, str]:
     """App-likeness of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
     model the cluster run was built with; (None, why) when that model cannot be loaded here."""
-    from ..embed import embed_texts
+    from ..embed import embed_texts, embedder_for
     from ..errors import ModelError
     from .intent import template_intents
 
     if templates.empty:
         return templates.assign(fixed=[], app_likeness=[]), "no mined templates"
     model_id = str(store.run(cluster_run_id)["params"].get("model_id", ""))
-    model, _, backend = model_id.rpartition("@")
     try:
-        if embedder is not None:
-            encode = lambda texts: embed_texts(texts, embedder=embedder)  # noqa: E731
-        else:
-            encode = lambda texts: embed_texts(texts, model=model or None, backend=backend)  # noqa: E731
+        emb = embedder if embedder is not None else embedder_for(model_id)
+        encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
         return template_intents(templates, encode), f"{len(templates)} templates, embedded with {model_id}"
     except ModelError as exc:
         return None, f"skipped: the map's model {model_id!r} cannot be loaded here ({exc}); pass embedder="
