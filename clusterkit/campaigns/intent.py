@@ -20,8 +20,11 @@ __all__ = ["FIXED_CHARS", "PROTOTYPES", "TEMPERATURE", "app_likeness", "fixed_pa
 
 #: the fixed part of a template is cut to this many characters
 FIXED_CHARS = 300
-#: softmax temperature over the two kinds' similarities (cosine differences of ~0.1 decide)
-TEMPERATURE = 0.05
+#: softmax temperature over the two kinds' similarities, in units of the spread (standard deviation)
+#: of the prototypes' pairwise cosines under the model: no model's cosine scale is assumed (0.05 of
+#: cosine under all-MiniLM-L6-v2, whose spread is 0.155, where it was set; the multilingual USE's
+#: spread is 0.164)
+TEMPERATURE = 0.32
 
 #: short descriptions of each kind of request (English, Chinese, Russian), embedded like prompts
 PROTOTYPES: dict[str, tuple[str, ...]] = {
@@ -85,7 +88,8 @@ def fixed_part(template: str, texts: Sequence[str]) -> str:
 
 def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """Per fixed part, 0..1: how much more it reads like a transformation of the user's text than
-    like eliciting the model's own capability (softmax over the best two similarities of each kind)."""
+    like eliciting the model's own capability (softmax over the best two similarities of each kind,
+    at ``TEMPERATURE`` times the spread of the prototypes' own cosines under the model)."""
     if not len(fixed):
         return np.zeros(0)
     kinds = list(PROTOTYPES)
@@ -93,6 +97,8 @@ def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]
     vectors = np.asarray(encode(list(fixed) + protos), dtype=float)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     sims = vectors[: len(fixed)] @ vectors[len(fixed) :].T
+    among = vectors[len(fixed) :] @ vectors[len(fixed) :].T
+    spread = max(float(among[np.triu_indices(len(protos), 1)].std()), 1e-6)
     best = []
     start = 0
     for k in kinds:
@@ -100,7 +106,7 @@ def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]
         best.append(part.mean(axis=1))
         start += len(PROTOTYPES[k])
     transform, elicit = best
-    return 1 / (1 + np.exp(-(transform - elicit) / TEMPERATURE))
+    return 1 / (1 + np.exp(-(transform - elicit) / (TEMPERATURE * spread)))
 
 
 def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
