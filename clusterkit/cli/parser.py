@@ -65,8 +65,9 @@ def _add_model(p: argparse.ArgumentParser, *, gpu: bool = False) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="sentence-transformers model name or local folder, or 'multilingual' (bundled Universal Sentence "
-        "Encoder multilingual v3: a prompt and its translation land together) (default: bundled all-MiniLM-L6-v2)",
+        help="sentence-transformers model name or local folder, 'multilingual' (bundled Universal Sentence "
+        "Encoder multilingual v3: a prompt and its translation land together) or 'static' (its fast static "
+        "distillation, for first-pass triage) (default: bundled all-MiniLM-L6-v2)",
     )
     p.add_argument(
         "--backend",
