@@ -72,11 +72,15 @@ def analyse(
     account with ``detect`` (:class:`~clusterkit.campaigns.DetectParams`) and, when ``report`` is a
     path, write the HTML report of that score run there."""
     from .campaigns import score
+    from .embed import get_embedder
     from .ingest import ingest
-    from .pipeline import run
+    from .pipeline import EngineParams, run
 
     hooks = hooks or Hooks()
     step = hooks.step or (lambda _name, _result: None)
+    # a model and backend that do not go together are refused before anything is ingested
+    p = engine or EngineParams()
+    get_embedder(None, p.model, "torch" if p.backend == "cuml" else p.backend)
     ingested = None
     if logs is not None:
         ingested = ingest(

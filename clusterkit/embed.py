@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import pandas as pd
 
-from .errors import ModelError
+from .errors import InputError, ModelError
 from .lineage import package_versions
 from .models import DEFAULT_BACKEND, load_sentence_model, resolve_model
 from .multilingual import UseEmbedder, is_use
@@ -227,8 +228,10 @@ def embed(
     emb = get_embedder(embedder, model, backend, batch_size, threads)
     model_id = _model_id(emb)
     started = time.perf_counter()
-    missing = store.prompts_without_embedding(model_id)
     total = store.count_prompts()
+    if total == 0:
+        raise InputError("the store holds no prompts; ingest a log first (`clusterkit ingest LOG`)")
+    missing = store.prompts_without_embedding(model_id)
     params = {
         "model_id": model_id,
         "backend": getattr(emb, "backend", None),
@@ -289,4 +292,4 @@ def _last_embed_run(store: Any, model_id: str) -> int | None:
         "SELECT max(run_id) AS r FROM runs WHERE kind = 'embed' AND status = 'ok' AND params->>'model_id' = ?",
         [model_id],
     )["r"].iloc[0]
-    return None if found != found or found is None else int(found)
+    return None if pd.isna(found) else int(found)

@@ -75,7 +75,15 @@ class StaticUseEmbedder:
         prob = np.exp(np.asarray(self._tok._scores, dtype=np.float64))
         if not self.path.exists():
             self._build(prob)
-        table = np.load(self.path, allow_pickle=False).astype(np.float32)
+        try:
+            table = np.load(self.path, allow_pickle=False)
+        except (ValueError, OSError, EOFError):  # a damaged cache file (a disk filled up): made again
+            self._build(prob)
+            table = np.load(self.path, allow_pickle=False)
+        if table.shape != (len(prob), self.dim):
+            self._build(prob)
+            table = np.load(self.path, allow_pickle=False)
+        table = table.astype(np.float32)
         # one more row, of zeros, for ids outside the vocabulary
         self._table = np.vstack([table, np.zeros((1, self.dim), dtype=np.float32)])
         self._weights = np.r_[SIF_A / (SIF_A + prob), 0.0].astype(np.float32)

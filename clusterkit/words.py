@@ -8,9 +8,10 @@ words with spaces, and each language's stop words.
 - **Thai** (no segmenter shipped): character bigrams of each run.
 - **Spaced scripts** (Latin, Cyrillic, Greek, Arabic, Hangul, ...): words, lower-cased.
 
-Stop words: scikit-learn's English list (plus a few request words: "please", "give", ...) and,
+Stop words: scikit-learn's English list and,
 for every other language the multilingual model covers, the stopwords-iso list (``stopwordsiso``,
-MIT). A Cyrillic, Arabic, Hangul or Han word is checked against its script's languages' lists; a
+MIT), each with its language's request words, greetings and thanks ("please", "hi", "спасибо",
+"你好", ...). A Cyrillic, Arabic, Hangul or Han word is checked against its script's languages' lists; a
 Latin word against English and against the Latin-script language whose stop words the prompt uses
 most (German "die" is a stop word in a German prompt, "war" stays a keyword in an English one).
 Pure numbers and one-letter words are dropped.
@@ -32,7 +33,14 @@ _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
 #: Latin-script languages of the multilingual model besides English, whose stop words apply to a
 #: prompt that uses them more than English ones
 LATIN_LANGUAGES = ("de", "es", "fr", "it", "nl", "pl", "pt", "tr")
-_EXTRA_EN = {"please", "give", "use", "using", "want", "like", "just", "need"}
+#: request words, greetings and thanks of each language, on top of its list (they say nothing of a topic)
+_EXTRA = {
+    "en": {"please", "give", "use", "using", "want", "like", "just", "need", "hi", "hello", "hey", "thanks", "thank"},
+    "ru": {"привет", "здравствуйте", "спасибо", "пожалуйста"},
+    "zh": {"你好", "您好", "谢谢", "请问", "麻烦", "给出", "请"},
+    "ja": {"こんにちは", "ありがとう", "ください"},
+    "de": {"bitte", "danke", "hallo"},
+}
 _JA_KEEP = ("名詞", "動詞", "形容詞")
 _JA_DROP = ("非自立", "接尾", "代名詞", "数")
 
@@ -46,8 +54,8 @@ def _stop() -> dict[str, frozenset[str]]:
         lang: frozenset(stopwordsiso.stopwords(lang))
         for lang in (*LATIN_LANGUAGES, "ru", "uk", "ar", "ko", "zh", "ja", "th")
     }
-    lists["en"] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_EN
-    return lists
+    lists["en"] = frozenset(ENGLISH_STOP_WORDS)
+    return {lang: words | _EXTRA.get(lang, set()) for lang, words in lists.items()}
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,14 @@ def test_engine_params_are_checked_when_built():
         EngineParams().n_neighbors = 3  # type: ignore[misc]
 
 
+def test_a_model_and_backend_that_do_not_go_together_are_refused_before_the_ingest(tmp_path):
+    sim = simulate(tmp_path / "sim", size="tiny", seed=3)
+    with Store(tmp_path / "c.duckdb") as store:
+        with pytest.raises(ClusterkitError, match="numpy only"):
+            analyse(store, sim.requests_path, engine=EngineParams(model="multilingual", backend="onnx"))
+        assert store.sql("SELECT count(*) AS n FROM requests")["n"][0] == 0
+
+
 def test_analyse_runs_every_step_once_then_reuses_them(tmp_path):
     sim = simulate(tmp_path / "sim", size="tiny", seed=3)
     steps: list[str] = []

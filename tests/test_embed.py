@@ -286,3 +286,21 @@ def test_static_fast_path_is_distilled_once_and_keeps_translations_together(tmp_
     assert emb.model_id != UseEmbedder().model_id and embedder_for(emb.model_id).model_id == emb.model_id
     # the same text alone or among others: a static vector depends on the text only
     assert np.allclose(embed_texts(texts[:1], model="static")[0], vectors[0], atol=1e-5)
+
+
+def test_a_damaged_static_table_is_made_again(tmp_path, monkeypatch):
+    from clusterkit.static import StaticUseEmbedder
+
+    monkeypatch.setenv("CLUSTERKIT_CACHE", str(tmp_path / "cache"))
+    emb = StaticUseEmbedder()
+    emb.path.parent.mkdir(parents=True)
+    emb.path.write_bytes(b"\x93NUMPY not a table")
+    vectors = emb.encode(["What causes the seasons?"])
+    assert vectors.shape == (1, 512) and np.load(emb.path).shape == (128000, 512)
+
+
+def test_embedding_an_empty_store_says_what_to_do(tmp_path):
+    from clusterkit.errors import InputError
+
+    with Store(tmp_path / "empty.duckdb") as s, pytest.raises(InputError, match="ingest a log first"):
+        embed(s, embedder=CountingEmbedder())

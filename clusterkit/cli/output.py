@@ -175,9 +175,10 @@ class _Printer:
         elif name == "engine":
             self._show(None)
             how = "reused the stored run" if result.reused else "new run"
+            model = self.store.run(result.run_id)["params"].get("model_id", "?")
             console.print(
-                f"run {result.run_id} ({how}): {result.n_prompts:,} prompts, {result.n_clusters} clusters, "
-                f"{result.noise_share:.0%} noise"
+                f"run {result.run_id} ({how}, embeddings of {model}): {result.n_prompts:,} prompts, "
+                f"{result.n_clusters} clusters, {result.noise_share:.0%} noise"
             )
             if not result.reused:
                 console.print("[dim]" + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()) + "[/dim]")
