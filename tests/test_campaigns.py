@@ -436,3 +436,12 @@ def test_requests_without_parameters_share_no_request_shape(scored):
     assert len(bare) and len(with_params)
     assert not shapes["account_id"].isin(bare).any()
     assert with_params.isin(shapes["account_id"]).all()
+
+
+def test_an_unflagged_groups_reasons_name_each_missing_signal_once(scored):
+    accounts = scored[3]
+    lacking = accounts["reasons"].str.extract(r"lacks (.*)$")[0].dropna()
+    assert len(lacking)  # the tiny log has unflagged candidate groups
+    for missing in lacking:
+        names = [n.strip() for n in missing.split(", ")]
+        assert len(names) == len(set(names)), missing

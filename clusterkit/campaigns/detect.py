@@ -201,9 +201,13 @@ def detect(
                     + "; ".join(fired[:4])
                 )
             else:
-                weak = [name for name in GATES if evidence[name] < FIRES] + [
-                    name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1
-                ]
+                # (a gate that also weighs is named once)
+                weak = list(
+                    dict.fromkeys(
+                        [name for name in GATES if evidence[name] < FIRES]
+                        + [name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1]
+                    )
+                )
                 if evidence[APPLICATION] >= FIRES:
                     why = f"looks like an application: {APPLICATION} ({evidence[APPLICATION]:.0%} of its templated traffic)"
                 elif cal is not None and score >= MIN_CAMPAIGN_SCORE:
