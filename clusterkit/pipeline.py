@@ -168,6 +168,7 @@ def run(
             "clusterkit.reduce",
             "clusterkit.cluster",
             "clusterkit.describe",
+            "clusterkit.words",
             "clusterkit.similarity",
         ),
         "n_prompts": len(hashes),
