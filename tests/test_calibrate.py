@@ -131,3 +131,53 @@ def test_a_small_log_falls_back_to_the_fixed_threshold():
 def test_bad_calibration_parameters_are_refused(bad):
     with pytest.raises(ClusterkitError):
         DetectParams(**bad)
+
+
+def test_a_later_pass_campaign_is_kept_out_of_an_earlier_pass_null():
+    """A swarm (pass 2) is not yet a candidate when pass 1 is calibrated; left in the pool, null
+    groups seeded on one swarm account and grown through the cluster it works would be that swarm,
+    and pass 1's null would score like a campaign. Every pass's contenders leave every pool."""
+    rng = np.random.default_rng(5)
+    signals, cells, prompts = _log(300, rng, planted=5)
+    start = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(hours=40)
+    swarm = [f"s{i}" for i in range(40)]
+    first = [start + pd.Timedelta(minutes=3 * i) for i in range(40)]
+    signals = pd.concat(
+        [
+            signals,
+            pd.DataFrame(
+                {
+                    "account_id": swarm,
+                    "n_req": 3,
+                    "first_ts": first,
+                    "last_ts": [t + pd.Timedelta(minutes=20) for t in first],
+                    "popular_share": 0.0,
+                    "template_share": 0.0,
+                    "cot_share": 0.0,
+                    "grader_share": 0.0,
+                    "hour_entropy": 0.3,
+                    "gap_cv": np.nan,
+                    "pivot_hours": np.nan,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    cells = pd.concat(
+        [cells, pd.DataFrame({"account_id": swarm, "cluster": 9, "window": 7, "n": 3, "n_prompts": 3})],
+        ignore_index=True,
+    )
+    prompts = pd.concat(
+        [
+            prompts,
+            pd.DataFrame([{"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1} for a in swarm for j in range(3)]),
+        ],
+        ignore_index=True,
+    )
+    det = detect(signals, cells, prompts, params=DetectParams(null_groups=300))
+    by_pass = {c["pass"]: c for c in det.calibration}
+    flagged = det.campaigns[det.campaigns["flagged"]].set_index("pass")
+    assert sorted(flagged.loc[2, "members"]) == sorted(swarm) and len(flagged.loc[1, "members"]) == 5
+    # pass 1's pool: every account but its own candidates' and the swarm's
+    in_pass1 = det.campaigns.loc[det.campaigns["pass"] == 1, "accounts"].sum()
+    assert by_pass[1]["pool"] == len(signals) - in_pass1 - len(swarm)

@@ -249,6 +249,29 @@ def test_relay_evidence_needs_hand_overs_and_no_overlap():
         assert ev(np.arange(5))[RELAY] == pytest.approx(expected)
 
 
+def test_coverage_counts_only_prompts_no_other_account_sent():
+    """A sweep's items are its own: the same items sent by another member (a classroom) or by an
+    account outside the group (a public benchmark other orgs run too) are no coverage."""
+    from clusterkit.campaigns.evidence import GroupEvidence
+    from clusterkit.campaigns.linking import InfraIndex
+
+    signals, _ = _relay_accounts(4, overlap=True)
+    signals = signals.assign(
+        popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, cot_share=0.0, grader_share=0.0
+    )
+    ids = signals["account_id"].tolist()
+    # members 0-2 send items of their own and item "x"; member 0 and 1 both send "y"; the outsider
+    # (account 3) sends "x" too
+    sent = [(ids[0], "a0"), (ids[0], "y"), (ids[1], "a1"), (ids[1], "y"), (ids[2], "a2"), (ids[2], "x"), (ids[3], "x")]
+    prompts = pd.DataFrame(sent, columns=["account_id", "prompt_hash"]).assign(n=1)
+    idx = index(signals)
+    no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
+    ordinary = {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    ev = GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
+    # 6 member rows: a0, a1, a2 are their own; y (twice, inside) and x (sent outside) are not
+    assert ev(np.arange(3))["coverage sweep (accounts send disjoint prompts)"] == pytest.approx(3 / 6)
+
+
 def test_fixed_part_of_a_mined_template():
     texts = [
         "summarize the following text in 2 sentences: the cat sat",

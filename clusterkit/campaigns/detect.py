@@ -119,23 +119,35 @@ def detect(
     def group_score(members: np.ndarray) -> float:
         return score_evidence(evidence_of(members, rng))
 
-    def evaluate(labels: np.ndarray, pass_no: int, pool: np.ndarray, peers: Any = None) -> np.ndarray:
-        """Score the groups of ``labels``, calibrate them against matched random groups of the
-        ``pool`` accounts and record them; returns the accounts in candidate groups.
+    def candidates(labels: np.ndarray) -> tuple[list[np.ndarray], list[dict[str, float]], np.ndarray]:
+        """The groups of ``labels`` large enough to be campaigns, their evidence and scores."""
+        groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
+        groups = [g for g in groups if len(g) >= params.min_campaign_accounts]
+        evidences = [evidence_of(g, rng) for g in groups]
+        return groups, evidences, np.array([score_evidence(e) for e in evidences])
+
+    def members_of(groups: list[np.ndarray], raw: np.ndarray, at_least: float = -np.inf) -> np.ndarray:
+        out = np.zeros(n, dtype=bool)
+        for g, r in zip(groups, raw):
+            out[g] |= r >= at_least
+        return out
+
+    def evaluate(
+        found: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray],
+        pass_no: int,
+        pool: np.ndarray,
+        peers: Any = None,
+    ) -> None:
+        """Calibrate the candidate groups ``found`` against matched random groups of the ``pool``
+        accounts and record them.
 
         With ``peers`` the null groups are drawn along the pass's own links, and only candidates
         that could be flagged at all leave the pool: the pass's candidates are mostly ordinary
         communities - people asking about one niche - and taking them all out would leave the
         null none of their like."""
-        groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
-        groups = [g for g in groups if len(g) >= params.min_campaign_accounts]
-        evidences = [evidence_of(g, rng) for g in groups]
-        raw = np.array([score_evidence(e) for e in evidences])
-        grouped = np.zeros(n, dtype=bool)
-        contenders = np.zeros(n, dtype=bool)
-        for g, r in zip(groups, raw):
-            grouped[g] = True
-            contenders[g] |= r >= MIN_CAMPAIGN_SCORE
+        groups, evidences, raw = found
+        grouped = members_of(groups, raw)
+        contenders = members_of(groups, raw, MIN_CAMPAIGN_SCORE)
         cal = None
         if params.flag_threshold is None:
             cal = calibrate(
@@ -217,17 +229,22 @@ def detect(
                 acc.loc[where, "reasons"] = (
                     f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) but {why}"
                 )
-        return grouped
 
-    everyone = np.ones(n, dtype=bool)
-    in_pass1 = evaluate(community, PASS_LINKED, everyone)
+    # Candidate groups of the first three passes are formed before any is calibrated: an
+    # undetected campaign of a later pass must not sit in an earlier pass's null (a null group
+    # seeded on one swarm account and grown through the clusters it works is that swarm).
+    first = candidates(community)
+    in_pass1 = members_of(first[0], first[2])
     # swarms: many accounts with a handful of requests each link to nobody by co-activity; bursts
     # of new accounts sharing a value are their candidate groups (outside pass 1's groups)
     # (a swarm on rotated infrastructure shares no client or address, but its accounts arrive
     # together in the semantic regions they work: each cluster is a value too)
     swarm = bursts(signals, pd.concat([infra_used, _regions(cells)], ignore_index=True), idx, params.seed)
     swarm[in_pass1] = -1
-    in_swarms = evaluate(swarm, PASS_SWARM, ~in_pass1)
+    second = candidates(swarm)
+    in_swarms = members_of(second[0], second[2])
+    third: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray] = ([], [], np.zeros(0))
+    linked = None
     if content is not None:
         # pass 3: accounts in no group so far that send slices of one semantic sweep (relays with
         # long hand-overs, resellers behind human timing)
@@ -239,9 +256,14 @@ def detect(
         by_content = communities(n, c_rows[both], c_cols[both], c_strength[both], params.seed)
         by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
         linked = coo_matrix((c_strength, (c_rows, c_cols)), shape=(n, n))
-        in_content = evaluate(by_content, PASS_CONTENT, free, peers=linked + linked.T)
-    else:
-        in_content = np.zeros(n, dtype=bool)
+        third = candidates(by_content)
+    in_content = members_of(third[0], third[2])
+    # (pass 3's accounts are outside the earlier passes' groups already)
+    later = [members_of(groups, raw, MIN_CAMPAIGN_SCORE) for groups, _, raw in (second, third)]
+    evaluate(first, PASS_LINKED, ~later[0] & ~later[1])
+    evaluate(second, PASS_SWARM, ~in_pass1 & ~later[1])
+    if content is not None:
+        evaluate(third, PASS_CONTENT, free, peers=linked + linked.T)
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
         lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
@@ -249,10 +271,10 @@ def detect(
         suspects = signals["account_id"].map(enriched).fillna(False).to_numpy(bool) & ~core
         both = suspects[rows] & suspects[cols]
         # the suspects are few and already filtered: any link between two of them joins their groups
-        second = components(n, rows[both], cols[both])
+        near = components(n, rows[both], cols[both])
         evidence_of.set_near(signals["near_lift"].to_numpy(float))
         evaluate(
-            second, PASS_NEAR, ~in_pass1 & ~in_swarms & ~in_content & ~core
+            candidates(near), PASS_NEAR, ~in_pass1 & ~in_swarms & ~in_content & ~core
         )  # accounts re-grouped here leave earlier groups
 
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.

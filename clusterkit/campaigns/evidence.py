@@ -137,7 +137,6 @@ class GroupEvidence:
         self.infra, self.typical, self.params, self.content = infra, typical, params, content
         col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
         self.n_req = col("n_req")
-        self.popular = col("popular_share")
         self.hour_entropy = col("hour_entropy")
         self.pivot = col("pivot_hours")
         self.near = col("near_lift")
@@ -165,17 +164,21 @@ class GroupEvidence:
         else:
             self.app = np.full(len(order), np.nan)
         self.ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(signals)))]
+        # how many accounts of the whole log sent each prompt (rows are distinct account x prompt)
+        self.owners = np.bincount(self.codes)
 
     def set_near(self, near_lift: np.ndarray) -> None:
         self.near = np.asarray(near_lift, dtype=float)
 
     def _disjoint(self, members: np.ndarray) -> float:
-        """Share of the members' (account, prompt) rows whose prompt no other member sent."""
+        """Share of the members' (account, prompt) rows whose prompt no other account of the log
+        sent: a sweep's items are its own. The same items sent by other members (a classroom) or
+        by accounts outside the group (a public benchmark other orgs run too, a popular prompt)
+        are no coverage."""
         codes = self.codes[spans(self.ptr[members], self.ptr[members + 1])]
         if not len(codes):
             return 0.0
-        _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
-        return float((counts[inverse] == 1).mean())
+        return float((self.owners[codes] == 1).mean())
 
     def _application(self, members: np.ndarray) -> float:
         """0..1: how much of the members' traffic is one task over their users' own text - the
@@ -255,8 +258,7 @@ class GroupEvidence:
             "sustained volume per account": float(
                 np.clip(np.median(self.n_req[members]) / (4 * typical["n_req"]), 0, 1)
             ),
-            "coverage sweep (accounts send disjoint prompts)": self._disjoint(members)
-            * (1 - float(np.nanmean(self.popular[members]))),
+            "coverage sweep (accounts send disjoint prompts)": self._disjoint(members),
             "even load across accounts": _entropy(self.n_req[members]),
             "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
             # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
