@@ -7,7 +7,7 @@ import pytest
 from test_calibrate import _log
 
 from clusterkit.campaigns import DetectParams, detect
-from clusterkit.campaigns.detect import PASS_SWARM
+from clusterkit.campaigns.detect import PASS_LINKED, PASS_SWARM
 from clusterkit.campaigns.evidence import RELAY, SWARM
 from clusterkit.campaigns.intent import app_likeness, fixed_part
 from clusterkit.campaigns.linking import SWARM_MIN_ACCOUNTS, bursts, index, successions
@@ -223,6 +223,28 @@ def test_detect_flags_the_swarm_and_not_a_classroom():
     signals, cells, prompts, infra = _swarm_log(np.random.default_rng(2), same_prompts=True)
     det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(null_groups=300))
     assert not det.accounts["flagged"].any()
+
+
+def test_a_swarm_linked_into_small_pieces_is_still_found():
+    """Hand-overs inside a swarm can link it, by co-activity, into pass-1 pieces too small and too
+    brief to be campaigns; those pieces keep none of its accounts from the swarm pass."""
+    signals, cells, prompts, infra = _swarm_log(np.random.default_rng(2))
+    swarm = [f"s{i}" for i in range(30)]
+    # every five swarm accounts work a cluster of their own in the same two windows
+    pieces = pd.DataFrame(
+        [
+            {"account_id": a, "cluster": 100 + i // 5, "window": w, "n": 3, "n_prompts": 1}
+            for i, a in enumerate(swarm)
+            for w in (5, 6)
+        ]
+    )
+    cells = pd.concat([cells[~cells["account_id"].isin(swarm)], pieces], ignore_index=True)
+    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(null_groups=300))
+    first = det.campaigns[det.campaigns["pass"] == PASS_LINKED]
+    assert sum(set(m) <= set(swarm) for m in first["members"]) == 6 and not first["flagged"].any()
+    (camp,) = det.campaigns[det.campaigns["flagged"]].to_dict(orient="records")
+    assert camp["pass"] == PASS_SWARM and sorted(camp["members"]) == sorted(swarm)
+    assert det.accounts.set_index("account_id").loc[swarm, "flagged"].all()
 
 
 def _evidence_of(signals: pd.DataFrame, *, requests_each: int, typical: float):

@@ -240,7 +240,10 @@ def detect(
     # (a swarm on rotated infrastructure shares no client or address, but its accounts arrive
     # together in the semantic regions they work: each cluster is a value too)
     swarm = bursts(signals, pd.concat([infra_used, _regions(cells)], ignore_index=True), idx, params.seed)
-    swarm[in_pass1] = -1
+    # (a pass-1 group that cannot be a campaign at all keeps no account from a swarm: a swarm's
+    # hand-overs can link it into a few pieces, each too small to be one)
+    contenders1 = members_of(first[0], first[2], MIN_CAMPAIGN_SCORE)
+    swarm[contenders1] = -1
     second = candidates(swarm)
     in_swarms = members_of(second[0], second[2])
     third: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray] = ([], [], np.zeros(0))
@@ -261,7 +264,7 @@ def detect(
     # (pass 3's accounts are outside the earlier passes' groups already)
     later = [members_of(groups, raw, MIN_CAMPAIGN_SCORE) for groups, _, raw in (second, third)]
     evaluate(first, PASS_LINKED, ~later[0] & ~later[1])
-    evaluate(second, PASS_SWARM, ~in_pass1 & ~later[1])
+    evaluate(second, PASS_SWARM, ~contenders1 & ~later[1])
     if content is not None:
         evaluate(third, PASS_CONTENT, free, peers=linked + linked.T)
     core = acc["campaign_id"].notna().to_numpy()
