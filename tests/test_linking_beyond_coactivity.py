@@ -272,8 +272,9 @@ def test_relay_evidence_needs_hand_overs_and_no_overlap():
 
 
 def test_coverage_counts_only_prompts_no_other_account_sent():
-    """A sweep's items are its own: the same items sent by another member (a classroom) or by an
-    account outside the group (a public benchmark other orgs run too) are no coverage."""
+    """A sweep's items are its own: the same items sent by another member (a classroom, however
+    each types the question) or by an account outside the group (a public benchmark other orgs run
+    too) are no coverage."""
     from clusterkit.campaigns.evidence import GroupEvidence
     from clusterkit.campaigns.linking import InfraIndex
 
@@ -292,6 +293,10 @@ def test_coverage_counts_only_prompts_no_other_account_sent():
     ev = GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
     # 6 member rows: a0, a1, a2 are their own; y (twice, inside) and x (sent outside) are not
     assert ev(np.arange(3))["coverage sweep (accounts send disjoint prompts)"] == pytest.approx(3 / 6)
+    # a question each typed their own way (a0 and a1: one near-duplicate family) is one item too
+    prompts["family"] = np.where(prompts["prompt_hash"].isin(["a0", "a1"]), 7, -1)
+    ev = GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
+    assert ev(np.arange(3))["coverage sweep (accounts send disjoint prompts)"] == pytest.approx(1 / 6)
 
 
 def test_fixed_part_of_a_mined_template():

@@ -152,11 +152,9 @@ class GroupEvidence:
         )
         # a gap CV means nothing below a handful of requests (the SQL fills it with 0 there)
         self.gap_cv = np.where(self.n_req >= MIN_TIMED_REQUESTS, col("gap_cv"), np.nan)
-        # each account's distinct prompts as codes, accounts in row order (CSR layout)
+        # each account's (account, prompt) rows, accounts in row order (CSR layout)
         owner = prompts["account_id"].map(idx).to_numpy()
-        codes, _ = pd.factorize(prompts["prompt_hash"])
         order = np.argsort(owner, kind="stable")
-        self.codes = codes[order]
         self.n = prompts["n"].to_numpy(float)[order]
         # per (account, prompt) row: the app-likeness of its mined template (NaN: no template)
         if "template" in prompts and app_likeness:
@@ -164,21 +162,30 @@ class GroupEvidence:
         else:
             self.app = np.full(len(order), np.nan)
         self.ptr = np.r_[0, np.cumsum(np.bincount(owner, minlength=len(signals)))]
-        # how many accounts of the whole log sent each prompt (rows are distinct account x prompt)
-        self.owners = np.bincount(self.codes)
+        # what counts as one item of a sweep: a prompt, or its near-duplicate family where it has
+        # one (a classroom's typing variations of one question are one item); and how many accounts
+        # of the whole log sent each item
+        item = prompts["prompt_hash"].astype(str)
+        if "family" in prompts:
+            family = prompts["family"].fillna(-1).to_numpy(np.int64)
+            item = item.where(family < 0, "family:" + pd.Series(family, index=prompts.index).astype(str))
+        items, _ = pd.factorize(item)
+        self.items = items[order]
+        sent = pd.DataFrame({"a": owner, "i": items}).drop_duplicates()
+        self.owners = np.bincount(sent["i"].to_numpy(), minlength=int(items.max()) + 1 if len(items) else 0)
 
     def set_near(self, near_lift: np.ndarray) -> None:
         self.near = np.asarray(near_lift, dtype=float)
 
     def _disjoint(self, members: np.ndarray) -> float:
-        """Share of the members' (account, prompt) rows whose prompt no other account of the log
-        sent: a sweep's items are its own. The same items sent by other members (a classroom) or
-        by accounts outside the group (a public benchmark other orgs run too, a popular prompt)
-        are no coverage."""
-        codes = self.codes[spans(self.ptr[members], self.ptr[members + 1])]
-        if not len(codes):
+        """Share of the members' (account, prompt) rows whose item (the prompt, or its near-duplicate
+        family) no other account of the log sent: a sweep's items are its own. The same items sent
+        by other members (a classroom, however each student types the question) or by accounts
+        outside the group (a public benchmark other orgs run too, a popular prompt) are no coverage."""
+        items = self.items[spans(self.ptr[members], self.ptr[members + 1])]
+        if not len(items):
             return 0.0
-        return float((self.owners[codes] == 1).mean())
+        return float((self.owners[items] == 1).mean())
 
     def _application(self, members: np.ndarray) -> float:
         """0..1: how much of the members' traffic is one task over their users' own text - the
