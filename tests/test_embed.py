@@ -314,6 +314,6 @@ def test_model_names_in_any_case_and_a_missing_folder_said_as_such(tmp_path):
     assert is_use("Multilingual") and is_use(" USE-multilingual-v3") and is_static("STATIC")
     assert resolve_model("MiniLM").model_id == resolve_model("ALL-minilm-L6-v2").model_id == DEFAULT_MODEL
     for missing in ("./nosuchdir", str(tmp_path / "gone"), "~/no/such/model"):
-        with pytest.raises(ModelError, match="no such model folder.*bundled models: default"):
+        with pytest.raises(ModelError, match=r"no such model folder.*bundled models: default"):
             resolve_model(missing)
     assert not resolve_model("org/some-model").local  # a hub name stays one
