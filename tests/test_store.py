@@ -122,3 +122,27 @@ def test_release_memory_drops_duckdbs_block_cache_and_keeps_the_limit(tmp_path, 
         store.release_memory()
         assert cached(store) <= 16 << 20  # the limit it is lowered to for a moment
         assert store.sql("SELECT current_setting('memory_limit') AS l").iloc[0, 0] == before
+
+
+def test_a_view_of_a_score_run_not_of_the_latest_map_says_so(tmp_path, capsys):
+    """After a map of another model is made (or reused) without scoring it, the default campaigns
+    view still shows the last score run - and says, on stderr, that it is of another map."""
+    from clusterkit.cli import main
+
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:
+        with store.recorded_run("cluster", {"model_id": "model-a@x"}) as first:
+            pass
+        with store.recorded_run("score", {}, parent_run_id=first.run_id) as scored:
+            pass
+        assert store.stale_score_note(scored.run_id) is None
+        with store.recorded_run("cluster", {"model_id": "model-b@y"}):
+            pass
+        note = store.stale_score_note(scored.run_id)
+        assert "model-a@x" in note and "model-b@y" in note and "clusterkit score" in note
+    assert main(["accounts", "--db", str(db), "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    assert "model-b@y" in out.err and "model-b@y" not in out.out
+    # a run asked for by id is what was asked for: no note
+    assert main(["accounts", "--db", str(db), "--run", str(scored.run_id), "--format", "csv"]) == 0
+    assert "note:" not in capsys.readouterr().err

@@ -4,6 +4,7 @@ of the same name, its heavy imports inside it."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,18 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
 
 def _score_run(store: Any, run: int | None) -> int:
-    return store.resolve_run("score", run)
+    """The score run a view shows; by default the latest, with a note on stderr when it is not of
+    the latest cluster run (the map ``clusters`` and ``info`` show)."""
+    run_id = store.resolve_run("score", run)
+    if run is None:
+        _note_stale(store, run_id)
+    return run_id
+
+
+def _note_stale(store: Any, score_run: int | None) -> None:
+    note = store.stale_score_note(score_run) if score_run is not None else None
+    if note:
+        print(note, file=sys.stderr)
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -264,6 +276,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ..store import Store
 
     with Store(args.db, read_only=True) as store:
+        if args.run is None:
+            _note_stale(store, store.resolve_scored()[1])
         _print_report(_console(), build_report(store, run_id=args.run, pseudonymise=args.pseudonymise).save(args.out))
     return 0
 

@@ -127,6 +127,23 @@ class RunsMixin(Connection):
         )
         return run_id, None if scored is None or scored[0] is None else int(scored[0])
 
+    def stale_score_note(self, score_run: int) -> str | None:
+        """A line saying so when ``score_run`` is not of the latest cluster run (another map, maybe
+        of another model), naming both runs and their models; None when it is."""
+        parent = int(self.run(score_run)["parent_run_id"])
+        latest = self.latest_run("cluster")
+        if latest is None or latest == parent:
+            return None
+
+        def model(run_id: int) -> str:
+            return str(self.run(run_id)["params"].get("model_id", "an unknown model"))
+
+        return (
+            f"note: score run {score_run} is of cluster run {parent} ({model(parent)}), not of the latest "
+            f"cluster run {latest} ({model(latest)}); `clusterkit score --db {self.path}` scores the latest, "
+            "`--run ID` picks a run"
+        )
+
     def _mark_abandoned_runs(self) -> int:
         """Runs left ``running`` by a process of this host that no longer exists: ``interrupted``."""
         rows = self._con.execute(
