@@ -130,10 +130,11 @@ class RunsMixin(Connection):
     def stale_score_note(self, score_run: int) -> str | None:
         """A line saying so when ``score_run`` is not of the latest cluster run (another map, maybe
         of another model), naming both runs and their models; None when it is."""
-        parent = int(self.run(score_run)["parent_run_id"])
+        parent = self.run(score_run)["parent_run_id"]
         latest = self.latest_run("cluster")
-        if latest is None or latest == parent:
-            return None
+        if parent is None or latest is None or latest == int(parent):
+            return None  # (a score run recorded without its map: nothing to compare)
+        parent = int(parent)
 
         def model(run_id: int) -> str:
             return str(self.run(run_id)["params"].get("model_id", "an unknown model"))
