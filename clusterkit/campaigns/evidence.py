@@ -165,10 +165,10 @@ class GroupEvidence:
         # what counts as one item of a sweep: a prompt, or its near-duplicate family where it has
         # one (a classroom's typing variations of one question are one item); and how many accounts
         # of the whole log sent each item
-        item = prompts["prompt_hash"].astype(str)
-        if "family" in prompts:
+        item, _ = pd.factorize(prompts["prompt_hash"])
+        if "family" in prompts:  # (families as negative codes: apart from the prompts' own)
             family = prompts["family"].fillna(-1).to_numpy(np.int64)
-            item = item.where(family < 0, "family:" + pd.Series(family, index=prompts.index).astype(str))
+            item = np.where(family >= 0, -1 - family, item)
         items, _ = pd.factorize(item)
         self.items = items[order]
         sent = pd.DataFrame({"a": owner, "i": items}).drop_duplicates()
