@@ -19,6 +19,7 @@ from .linking import (
     INFRA_WEIGHT,
     ContentLinks,
     InfraIndex,
+    SharedTemplates,
     bursts,
     communities,
     components,
@@ -112,7 +113,9 @@ def detect(
 
     # accounts whose prompts are one another's nearest neighbours, whenever they are sent
     content = ContentLinks(prompts, neighbours, idx) if neighbours is not None else None
-    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness, content)
+    # accounts that wrap their prompts in the same mined templates, whenever they send them
+    phrasing = SharedTemplates(prompts, idx, app_likeness)
+    evidence_of = GroupEvidence(signals, prompts, infra_index, idx, typical, params, app_likeness, content, phrasing)
     rng = np.random.default_rng(params.seed)
     calibrations: list[dict[str, Any]] = []
 
@@ -248,14 +251,17 @@ def detect(
     in_swarms = members_of(second[0], second[2])
     third: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray] = ([], [], np.zeros(0))
     linked = None
+    by_what = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # pass 3's links among its accounts
     if content is not None:
         # pass 3: accounts in no group so far that send slices of one semantic sweep (relays with
         # long hand-overs, resellers behind human timing)
         # (accounts of earlier candidates were judged with the group they came in; an account
         # sending fewer requests than the ordinary account carries no slice of a sweep)
         free = ~in_pass1 & ~in_swarms & (evidence_of.n_req >= typical["n_req"])
-        c_rows, c_cols, c_strength = content.links()
+        # (and those sharing a wrapper: a reseller network's harvest behind one operator's phrasing)
+        c_rows, c_cols, c_strength = _union_pairs(n, content.links(), phrasing.links(free))
         both = free[c_rows] & free[c_cols]
+        by_what = (c_rows[both], c_cols[both])
         by_content = communities(n, c_rows[both], c_cols[both], c_strength[both], params.seed)
         by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
         linked = coo_matrix((c_strength, (c_rows, c_cols)), shape=(n, n))
@@ -269,12 +275,23 @@ def detect(
         evaluate(third, PASS_CONTENT, free, peers=linked + linked.T)
     core = acc["campaign_id"].notna().to_numpy()
     if neighbours is not None and neighbours[1].shape[1] and core.any() and (~core).any():
-        lift, enriched = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
-        signals["near_lift"] = signals["account_id"].map(lift)
-        suspects = signals["account_id"].map(enriched).fillna(False).to_numpy(bool) & ~core
-        both = suspects[rows] & suspects[cols]
-        # the suspects are few and already filtered: any link between two of them joins their groups
-        near = components(n, rows[both], cols[both])
+        near_of = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
+        signals["near_lift"] = signals["account_id"].map(near_of.lift)
+        suspects = signals["account_id"].map(near_of.enriched).fillna(False).to_numpy(bool) & ~core
+        # the suspects are few and already filtered: any link between two of them (by co-activity,
+        # or by what they send) joins their groups
+        s_rows, s_cols = np.r_[rows, by_what[0]], np.r_[cols, by_what[1]]
+        both = suspects[s_rows] & suspects[s_cols]
+        s_rows, s_cols = s_rows[both], s_cols[both]
+        # and an unflagged pass-3 group whose traffic, pooled, is enriched next to the campaigns
+        # stays one (a reseller network's slices are each too thin to tell on their own)
+        for group in third[0]:
+            if not core[group].any() and near_of.group_enriched(
+                signals["account_id"].to_numpy()[group], params.enrich_p
+            ):
+                suspects[group] = True
+                s_rows, s_cols = np.r_[s_rows, group[:-1]], np.r_[s_cols, group[1:]]
+        near = components(n, s_rows, s_cols)
         evidence_of.set_near(signals["near_lift"].to_numpy(float))
         evaluate(
             candidates(near), PASS_NEAR, ~in_pass1 & ~in_swarms & ~in_content & ~core

@@ -4,6 +4,7 @@ from it: every score comes with its reasons in words."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from .linking import (
     SWARM_OPENING_HOURS,
     ContentLinks,
     InfraIndex,
+    SharedTemplates,
     arrival_burst,
     arrival_clock,
     epoch_seconds,
@@ -36,6 +38,7 @@ NEAR = "works next to a flagged campaign's prompts"
 RELAY = "relay: accounts take over from one another"
 SWARM = "swarm: many new accounts appear together, each sending a few disjoint prompts"
 COHESION = "one semantic sweep (members' distinct prompts are one another's nearest neighbours)"
+PHRASING = "shared phrasing (members wrap their prompts in the same mined templates)"
 
 #: counter-evidence: the group's prompts are one task wrapped around its users' own text
 APPLICATION = "one task over its users' own text (an application)"
@@ -43,7 +46,9 @@ APPLICATION = "one task over its users' own text (an application)"
 APP_TEMPLATED = 1 / 3
 AUTOMATION = "machine or network evidence"
 
-# Weights of the named evidences (they sum to 1). Low-weight prompt hints: keyword lists only help.
+# Weights of the named evidences (they sum to 1.08: shared phrasing came in at the weight of shared
+# infrastructure, both an operator's fingerprint, leaving the others as they were).
+# Low-weight prompt hints: keyword lists only help.
 WEIGHTS = {
     "sustained volume per account": 0.15,
     "coverage sweep (accounts send disjoint prompts)": 0.17,
@@ -56,6 +61,7 @@ WEIGHTS = {
     SWARM: 0.15,
     NEAR: 0.05,
     COHESION: 0.10,
+    PHRASING: 0.08,
     "pivot to a new model within a day of release": 0.03,
     "templated prompts": 0.02,
     "reasoning elicitation (chain of thought)": 0.02,
@@ -77,6 +83,7 @@ MACHINE = (
     RELAY,
     SWARM,
     COHESION,
+    PHRASING,
 )
 GATES = ("sustained volume per account", "persistent (active over a day or more)", AUTOMATION)
 #: a swarm opens the volume and persistence gates: its accounts are many and brief by design
@@ -133,8 +140,10 @@ class GroupEvidence:
         params: DetectParams,
         app_likeness: Mapping[str, float] | None = None,
         content: ContentLinks | None = None,
+        phrasing: SharedTemplates | None = None,
     ) -> None:
         self.infra, self.typical, self.params, self.content = infra, typical, params, content
+        self.phrasing = phrasing
         col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
         self.n_req = col("n_req")
         self.hour_entropy = col("hour_entropy")
@@ -276,6 +285,7 @@ class GroupEvidence:
             SWARM: 0.0,
             NEAR: float(np.clip((near.mean() - 1) / 1.5, 0, 1)),
             COHESION: 0.0,
+            PHRASING: self.phrasing.shared(members) if self.phrasing is not None else 0.0,
             "pivot to a new model within a day of release": float(
                 np.mean(np.nan_to_num(self.pivot[members], nan=1e9) <= 24)
             ),
@@ -325,9 +335,34 @@ def individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list[
     return score, reasons
 
 
+class NearLift(NamedTuple):
+    """Per account outside the flagged campaigns (see :func:`near_lift`)."""
+
+    #: how much more of its traffic lies next to the campaigns' prompts than all such accounts' does
+    lift: pd.Series
+    #: whether that excess is significant on its own
+    enriched: pd.Series
+    #: its requests next to the campaigns' prompts, and how many the traffic of all such accounts
+    #: in the same scripts would put there
+    hits: pd.Series
+    expected: pd.Series
+
+    def group_enriched(self, accounts: Any, min_p: float) -> bool:
+        """Whether the accounts' traffic, pooled, is significantly enriched next to the campaigns'
+        prompts beyond what their scripts explain (Poisson test at ``min_p``): a reseller network's
+        slices are each too thin to tell on their own. (Under an English-only model a language's
+        prompts are one another's neighbours whatever they ask: that language's ordinary speakers,
+        linked by content, are next to a campaign in their language without being part of it.)"""
+        from scipy.stats import poisson
+
+        k = float(self.hits.reindex(accounts).fillna(0).sum())
+        mean = float(self.expected.reindex(accounts).fillna(0).sum())
+        return bool(mean > 0 and poisson.sf(k - 1, mean) <= min_p)
+
+
 def near_lift(
     prompts: pd.DataFrame, neighbours: tuple[np.ndarray, np.ndarray], core: np.ndarray, min_p: float
-) -> tuple[pd.Series, pd.Series]:
+) -> NearLift:
     """Per account outside the flagged campaigns: how much more of its traffic lies next to the
     campaigns' prompts (most of a prompt's nearest neighbours sent by flagged accounts) than the
     traffic of all such accounts does (lift), and whether that excess is significant (binomial
@@ -339,10 +374,16 @@ def near_lift(
     is_flagged = pd.Index(hashes).isin(flagged_hashes)  # hashed: np.isin on strings is quadratic
     near = pd.Series(is_flagged[ind].mean(axis=1) >= 0.5, index=hashes)
     rest = prompts[~prompts["account_id"].isin(core)]
-    hit = rest["prompt_hash"].map(near).fillna(False).to_numpy(bool) * rest["n"].to_numpy()
-    k = pd.Series(hit).groupby(rest["account_id"].to_numpy()).sum()
+    owner = rest["account_id"].to_numpy()
+    hit = pd.Series(rest["prompt_hash"].map(near).fillna(False).to_numpy(bool) * rest["n"].to_numpy())
+    k = hit.groupby(owner).sum()
     n = rest.groupby("account_id")["n"].sum().reindex(k.index)
     base = max(float(k.sum() / max(n.sum(), 1)), 1e-6)
     lift = (k / n) / base
     enriched = pd.Series(binom.sf(k.to_numpy() - 1, n.to_numpy(), base) <= min_p, index=k.index)
-    return lift, enriched
+    # per script: the share of all such accounts' traffic in it that lies next to the campaigns'
+    script = pd.Series(rest["language"].fillna("").to_numpy() if "language" in rest else np.zeros(len(rest)))
+    volume = pd.Series(rest["n"].to_numpy(float))
+    rate = (hit.groupby(script).sum() / volume.groupby(script).sum()).clip(lower=1e-6)
+    expected = (volume * script.map(rate)).groupby(owner).sum().reindex(k.index)
+    return NearLift(lift, enriched, k, expected)

@@ -3,8 +3,8 @@ rare infrastructure, and the communities the resulting account graph falls into.
 
 By concern, graph helpers at the bottom of the dependency order: :mod:`.graph` (profiles, pair
 cosines, communities, cores, components), :mod:`.coactivity` (co-activity and relays),
-:mod:`.swarms` (arrival bursts), :mod:`.content` (content links) and :mod:`.infra` (shared rare
-infrastructure). Every name is re-exported here."""
+:mod:`.swarms` (arrival bursts), :mod:`.content` (content links), :mod:`.phrasing` (shared mined
+templates) and :mod:`.infra` (shared rare infrastructure). Every name is re-exported here."""
 
 from .coactivity import RELAY_CANDIDATES, RELAY_GAP_HOURS, cell_groups, coordination, successions
 from .content import CONTENT_ALPHA, CONTENT_CORE, ContentLinks
@@ -21,6 +21,7 @@ from .graph import (
     spans,
 )
 from .infra import COACT_WEIGHT, INFRA_WEIGHT, InfraIndex
+from .phrasing import PHRASING_MIN_USES, SharedTemplates
 from .swarms import (
     BURST_EXCESS,
     BURST_P,
@@ -44,6 +45,7 @@ __all__ = [
     "CONTENT_CORE",
     "INFRA_WEIGHT",
     "LINKED_SHARE",
+    "PHRASING_MIN_USES",
     "RELAY_CANDIDATES",
     "RELAY_GAP_HOURS",
     "SWARM_BRIEF_HOURS",
@@ -54,6 +56,7 @@ __all__ = [
     "SWARM_PAIR_CAP",
     "ContentLinks",
     "InfraIndex",
+    "SharedTemplates",
     "arrival_burst",
     "arrival_clock",
     "burst_significance",
