@@ -140,3 +140,68 @@ def test_pooled_enrichment_next_to_a_campaign_is_measured_within_each_script():
     assert not lift.group_enriched([f"o{i}" for i in range(10)], 1e-6)
     # the Chinese speakers are all next to the campaign, as every Chinese prompt is
     assert not lift.group_enriched([f"z{i}" for i in range(10)], 1e-6)
+
+
+class _Db:
+    """The two methods template mining needs, over an in-memory DuckDB."""
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(query, params or []).df()
+
+    def run_script(self, script: str, params: dict) -> None:
+        from clusterkit.store.connection import _bound, _statements
+
+        for stmt in _statements(script):
+            self.con.execute(stmt, _bound(stmt, params))
+
+
+def test_scripted_follow_ups_are_mined_as_templates_and_short_single_prompts_are_not():
+    """A later turn of a conversation is a template at any length when many conversations send it
+    (its earlier turns vary); short single prompts sharing their first 40 characters are not."""
+    from clusterkit.campaigns.signals import _mine_templates
+
+    db = _Db()
+    db.con.execute("CREATE TABLE prompts (prompt_hash VARCHAR, text VARCHAR, context VARCHAR)")
+    db.con.execute("CREATE TABLE cluster_labels (run_id BIGINT, prompt_hash VARCHAR)")
+    rows = [(f"f{i}", "Now give a harder variant of this task and solve it.", f"task {i}") for i in range(25)]
+    rows += [(f"s{i}", f"What is the capital city of the country called {i}?", None) for i in range(25)]
+    rows += [
+        (f"w{i}", f"Question {i}: {'x' * 80}\n\n(Please give your best, most complete answer.)", None)
+        for i in range(25)
+    ]
+    db.con.executemany("INSERT INTO prompts VALUES (?, ?, ?)", rows)
+    db.con.executemany("INSERT INTO cluster_labels VALUES (1, ?)", [(h,) for h, _, _ in rows])
+    _mine_templates(db, 1)
+    mined = db.sql("SELECT prompt_hash, template FROM _affix")
+    kinds = mined["prompt_hash"].str[0].value_counts().to_dict()
+    assert kinds == {"f": 25, "w": 25}
+    assert mined.loc[mined["prompt_hash"] == "f0", "template"].item().startswith("↩ now give a harder variant")
+
+
+def test_a_scripted_follow_up_has_no_app_likeness():
+    """ "Translate your answer to German" transforms the model's own answer, not a user's text: a
+    follow-up template says nothing about an application, while a wrapper is still read."""
+    from clusterkit.campaigns.intent import FOLLOW_UP, template_intents
+
+    templates = pd.DataFrame(
+        {
+            "template": [
+                f"{FOLLOW_UP}translate your answer to german. …",
+                "summarize the following text in 2-3 sent …",
+            ],
+            "n_prompts": [25, 30],
+            "texts": [
+                ["translate your answer to german."] * 3,
+                ["summarize the following text in 2-3 sentences: a"] * 3,
+            ],
+        }
+    )
+    rng = np.random.default_rng(0)
+    out = template_intents(templates, lambda texts: rng.standard_normal((len(texts), 8)))
+    assert out["fixed"].tolist()[0] == "translate your answer to german."
+    assert np.isnan(out["app_likeness"].iloc[0]) and 0 <= out["app_likeness"].iloc[1] <= 1

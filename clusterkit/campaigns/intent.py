@@ -16,10 +16,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIXED_CHARS", "PROTOTYPES", "TEMPERATURE", "app_likeness", "fixed_part", "template_intents"]
+__all__ = ["FIXED_CHARS", "FOLLOW_UP", "PROTOTYPES", "TEMPERATURE", "app_likeness", "fixed_part", "template_intents"]
 
 #: the fixed part of a template is cut to this many characters
 FIXED_CHARS = 300
+#: how a mined scripted follow-up (a later turn many conversations send) is marked (sql/mined_affixes.sql)
+FOLLOW_UP = "↩ "
 #: softmax temperature over the two kinds' similarities, in units of the spread (standard deviation)
 #: of the prototypes' pairwise cosines under the model: no model's cosine scale is assumed (0.05 of
 #: cosine under all-MiniLM-L6-v2, whose spread is 0.155, where it was set; the multilingual USE's
@@ -110,8 +112,17 @@ def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]
 
 
 def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
-    """``templates`` (template, n_prompts, texts) with each one's fixed part and app-likeness."""
+    """``templates`` (template, n_prompts, texts) with each one's fixed part and app-likeness.
+
+    A scripted follow-up has none (NaN): "translate your answer" transforms the model's own previous
+    answer, not a user's text, so it says nothing about an application either way."""
     out = templates[["template", "n_prompts"]].copy()
-    out["fixed"] = [fixed_part(t, list(x)) for t, x in zip(templates["template"], templates["texts"])]
-    out["app_likeness"] = app_likeness(out["fixed"].tolist(), encode) if len(out) else []
+    out["fixed"] = [
+        fixed_part(t.removeprefix(FOLLOW_UP), list(x)) for t, x in zip(templates["template"], templates["texts"])
+    ]
+    likeness = np.full(len(out), np.nan)
+    wrapper = ~out["template"].str.startswith(FOLLOW_UP).to_numpy(bool)
+    if wrapper.any():
+        likeness[wrapper] = app_likeness(out["fixed"][wrapper].tolist(), encode)
+    out["app_likeness"] = likeness
     return out

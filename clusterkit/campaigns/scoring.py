@@ -169,7 +169,7 @@ def score(
             "templates": []
             if intents is None
             else [
-                {"fixed": f, "prompts": int(n), "app_likeness": round(float(a), 3)}
+                {"fixed": f, "prompts": int(n), "app_likeness": None if np.isnan(a) else round(float(a), 3)}
                 for f, n, a in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
                     ["fixed", "n_prompts", "app_likeness"]
                 ].itertuples(index=False)
