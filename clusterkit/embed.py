@@ -134,6 +134,12 @@ def _native(model: Any) -> type[UseEmbedder] | type[StaticUseEmbedder] | None:
     return StaticUseEmbedder if is_static(model) else UseEmbedder if is_use(model) else None
 
 
+def model_flag(model_id: str) -> str:
+    """The ``--model`` value that embeds with the model of a stored id (``model@backend``)."""
+    model = model_id.rpartition("@")[0] or model_id
+    return "static" if is_static(model) else "multilingual" if is_use(model) else model
+
+
 def _model_id(embedder: Embedder) -> str:
     return str(getattr(embedder, "model_id", type(embedder).__name__))
 

@@ -192,3 +192,29 @@ def test_progress_bar_restarts_its_clock_when_a_stage_changes_phase():
         assert task.start_time == first and task.completed == 100
         update(10, 5_000)  # a new phase
         assert task.start_time > first and (task.completed, task.total) == (10, 5_000)
+
+
+def test_cluster_without_model_says_when_the_store_holds_other_models_embeddings(tmp_path, capsys):
+    """`embed --model X` then `cluster` with no --model embeds everything again with the default
+    model: the command says so and names the flag that maps the embeddings already there."""
+    from clusterkit.cli.commands import _note_default_model
+    from clusterkit.embed import embed, model_flag
+    from clusterkit.multilingual import UseEmbedder
+    from clusterkit.static import StaticUseEmbedder
+
+    log = write_jsonl(tmp_path / "l.jsonl", [nested(i, f"a{i % 5}", f"prompt {i}") for i in range(20)])
+    db = tmp_path / "c.duckdb"
+    assert main(["ingest", str(log), "--db", str(db)]) == 0
+    capsys.readouterr()
+    with Store(db) as s:
+        _note_default_model(s)  # nothing embedded yet: nothing to say
+        assert capsys.readouterr().err == ""
+        embed(s, embedder=TinyEmbedder())
+        _note_default_model(s)
+    err = capsys.readouterr().err
+    assert "no --model given" in err and "tiny-fake" in err and "--model tiny-fake" in err
+    assert model_flag(UseEmbedder().model_id) == "multilingual"
+    assert model_flag(StaticUseEmbedder().model_id) == "static"
+    assert (
+        model_flag("sentence-transformers/all-MiniLM-L6-v2@openvino-int8") == "sentence-transformers/all-MiniLM-L6-v2"
+    )

@@ -120,9 +120,30 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         args, n_components=args.n_components, n_neighbors=args.n_neighbors, min_samples=args.min_samples
     )
     with Store(args.db, create=False) as store, _Printer(_console(), store, args.limit) as printer:
+        if args.model is None:
+            _note_default_model(store)
         hooks = printer.hooks(ingesting=False)
         printer.step("engine", run(store, params, stage=hooks.stage, progress=hooks.progress))
     return 0
+
+
+def _note_default_model(store: Any) -> None:
+    """Say on stderr when no --model was given and the store holds embeddings of other models only:
+    the default model embeds every prompt again, and the embeddings made with ``embed --model`` are
+    not what this map is of."""
+    from ..embed import model_flag
+    from ..models import resolve_model
+
+    default = resolve_model(None).model_id
+    stored = [m["model_id"] for m in store.embedding_models()]
+    if not stored or any(m.rpartition("@")[0] == default for m in stored):
+        return
+    flags = ", ".join(dict.fromkeys(f"--model {model_flag(m)}" for m in stored))
+    print(
+        f"note: no --model given, so the default model ({default}) embeds the prompts; this store "
+        f"already holds embeddings of {', '.join(stored)} - pass {flags} to map those instead",
+        file=sys.stderr,
+    )
 
 
 def cmd_clusters(args: argparse.Namespace) -> int:
