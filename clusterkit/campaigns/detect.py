@@ -251,7 +251,6 @@ def detect(
     in_swarms = members_of(second[0], second[2])
     third: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray] = ([], [], np.zeros(0))
     linked = None
-    by_what = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # pass 3's links among its accounts
     if content is not None:
         # pass 3: accounts in no group so far that send slices of one semantic sweep (relays with
         # long hand-overs, resellers behind human timing)
@@ -261,7 +260,6 @@ def detect(
         # (and those sharing a wrapper: a reseller network's harvest behind one operator's phrasing)
         c_rows, c_cols, c_strength = _union_pairs(n, content.links(), phrasing.links(free))
         both = free[c_rows] & free[c_cols]
-        by_what = (c_rows[both], c_cols[both])
         by_content = communities(n, c_rows[both], c_cols[both], c_strength[both], params.seed)
         by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
         linked = coo_matrix((c_strength, (c_rows, c_cols)), shape=(n, n))
@@ -278,11 +276,12 @@ def detect(
         near_of = near_lift(prompts, neighbours, signals["account_id"][core].to_numpy(), params.enrich_p)
         signals["near_lift"] = signals["account_id"].map(near_of.lift)
         suspects = signals["account_id"].map(near_of.enriched).fillna(False).to_numpy(bool) & ~core
-        # the suspects are few and already filtered: any link between two of them (by co-activity,
-        # or by what they send) joins their groups
-        s_rows, s_cols = np.r_[rows, by_what[0]], np.r_[cols, by_what[1]]
-        both = suspects[s_rows] & suspects[s_cols]
-        s_rows, s_cols = s_rows[both], s_cols[both]
+        # the suspects are few and already filtered: any co-activity link between two of them joins
+        # their groups (not content links: an account alone is tested against the log-wide rate, and
+        # under an English-only model a language's heavy speakers are all next to a campaign in
+        # their language - and content-linked to one another)
+        both = suspects[rows] & suspects[cols]
+        s_rows, s_cols = rows[both], cols[both]
         # and an unflagged pass-3 group whose traffic, pooled, is enriched next to the campaigns
         # stays one (a reseller network's slices are each too thin to tell on their own)
         for group in third[0]:
