@@ -52,6 +52,35 @@ def _sweep_log(rng: np.random.Generator, *, family: bool = False, cover: int = 1
     return accounts, prompts, _neighbours([*topics.values(), sweep], 10, rng)
 
 
+def with_resellers(signals: pd.DataFrame, cells: pd.DataFrame, rng: np.random.Generator, n: int = 8):
+    """``signals`` and ``cells`` with ``n`` resellers r0.. added: ordinary-looking accounts of 30
+    requests over three days, human timing, in ten random (cluster, window) cells each."""
+    extra = []
+    for i in range(n):
+        extra.append(
+            {
+                **signals.iloc[0].to_dict(),
+                "account_id": f"r{i}",
+                "n_req": 30,
+                "gap_cv": 1.4,
+                "hour_entropy": 0.7,
+                "last_ts": signals.iloc[0]["first_ts"] + pd.Timedelta(hours=72),
+            }
+        )
+        cells = pd.concat(
+            [
+                cells,
+                pd.DataFrame(
+                    [
+                        {"account_id": f"r{i}", "cluster": int(c), "window": int(w), "n": 3, "n_prompts": 3}
+                        for c, w in zip(rng.choice(8, 10), rng.choice(12, 10))
+                    ]
+                ),
+            ]
+        )
+    return pd.concat([signals, pd.DataFrame(extra)], ignore_index=True), cells
+
+
 def test_slices_of_one_sweep_link_and_ordinary_accounts_do_not():
     rng = np.random.default_rng(3)
     accounts, prompts, neighbours = _sweep_log(rng)
@@ -153,30 +182,7 @@ def test_detect_groups_human_paced_resellers_by_content():
     rng = np.random.default_rng(5)
     signals, cells, _ = _log(200, rng)
     _, prompts, neighbours = _sweep_log(rng)
-    extra = []
-    for i in range(8):  # resellers: ordinary-looking accounts of 30 requests over three days
-        extra.append(
-            {
-                **signals.iloc[0].to_dict(),
-                "account_id": f"r{i}",
-                "n_req": 30,
-                "gap_cv": 1.4,
-                "hour_entropy": 0.7,
-                "last_ts": signals.iloc[0]["first_ts"] + pd.Timedelta(hours=72),
-            }
-        )
-        cells = pd.concat(
-            [
-                cells,
-                pd.DataFrame(
-                    [
-                        {"account_id": f"r{i}", "cluster": int(c), "window": int(w), "n": 3, "n_prompts": 3}
-                        for c, w in zip(rng.choice(8, 10), rng.choice(12, 10))
-                    ]
-                ),
-            ]
-        )
-    signals = pd.concat([signals, pd.DataFrame(extra)], ignore_index=True)
+    signals, cells = with_resellers(signals, cells, rng)
     det = detect(signals, cells, prompts, neighbours=neighbours)
     by_content = det.campaigns[det.campaigns["pass"] == PASS_CONTENT]
     found = [set(m) for m in by_content["members"]]

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 from test_calibrate import _log
+from test_content_links import with_resellers
 
 from clusterkit.campaigns import detect
 from clusterkit.campaigns.detect import PASS_CONTENT
@@ -74,29 +75,8 @@ def test_detect_groups_resellers_that_share_only_a_wrapper():
     than anyone's: their operator's wrapper is the one thing they share, and pass 3 groups them."""
     rng = np.random.default_rng(11)
     signals, cells, prompts = _log(200, rng)
-    extra, rows = [], []
-    for i in range(8):  # ordinary-looking accounts of 30 requests over three days
-        extra.append(
-            {
-                **signals.iloc[0].to_dict(),
-                "account_id": f"r{i}",
-                "n_req": 30,
-                "gap_cv": 1.4,
-                "hour_entropy": 0.7,
-                "last_ts": signals.iloc[0]["first_ts"] + pd.Timedelta(hours=72),
-            }
-        )
-        rows += [{"account_id": f"r{i}", "prompt_hash": f"r{i}-{j}", "n": 1} for j in range(30)]
-        for c, w in zip(rng.choice(8, 10), rng.choice(12, 10)):
-            cells = pd.concat(
-                [
-                    cells,
-                    pd.DataFrame(
-                        [{"account_id": f"r{i}", "cluster": int(c), "window": int(w), "n": 3, "n_prompts": 3}]
-                    ),
-                ]
-            )
-    signals = pd.concat([signals, pd.DataFrame(extra)], ignore_index=True)
+    signals, cells = with_resellers(signals, cells, rng)
+    rows = [{"account_id": f"r{i}", "prompt_hash": f"r{i}-{j}", "n": 1} for i in range(8) for j in range(30)]
     prompts = pd.concat([prompts, pd.DataFrame(rows)], ignore_index=True)
     wrapped = prompts["account_id"].str.startswith("r") & (
         prompts["prompt_hash"].str.split("-").str[1].astype(int) < 20
