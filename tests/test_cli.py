@@ -114,6 +114,12 @@ def test_clusters_command_formats(tmp_path, capsys):
     assert out_csv.read_text().startswith("cluster,n_prompts,n_requests,n_accounts")
     assert main(["clusters", "--db", str(db), "--run", "999"]) == 2
     assert "no run 999" in capsys.readouterr().err
+    # info lists the runs by id (what --run takes), with their model
+    assert main(["info", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"run {result.run_id}" in out and "cluster (ok)" in out and "model tiny-fake" in out
+    with Store(db, read_only=True) as s:
+        assert s.info().recent_runs[0]["run_id"] == result.run_id
 
 
 def test_ingest_flags_reach_the_library(tmp_path, monkeypatch):

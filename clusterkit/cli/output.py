@@ -124,6 +124,11 @@ def _print_info(console: Any, info: Any) -> None:
             f"run {latest['run_id']}: {latest['n_clusters']} clusters, {latest['noise_share']:.0%} noise",
         )
     t.add_row("runs", ", ".join(f"{k} x{n}" for k, n in info.runs) or "-")
+    for r in info.recent_runs:  # newest first: the ids --run takes
+        what = [f"{r['kind']} ({r['status']})", f"{r['started_at']:%Y-%m-%d %H:%M}"]
+        what += [f"model {r['model_id']}"] if r["model_id"] else []
+        what += [f"of run {r['parent_run_id']}"] if r["parent_run_id"] is not None else []
+        t.add_row(f"  run {r['run_id']}", _plain(", ".join(what)))
     console.print(t)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .connection import Connection, check_identifier
@@ -28,6 +28,8 @@ class StoreInfo:
     runs: list[tuple[str, int]]
     embeddings: list[tuple[str, int]]
     latest_cluster_run: dict[str, Any] | None
+    #: the latest runs, newest first: run_id, kind, status, parent_run_id, started_at, model_id
+    recent_runs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def quarantined(self) -> int:
@@ -45,8 +47,9 @@ class SummaryMixin(Connection):
         stats = self.run(run_id)["stats"]
         return {"run_id": run_id, "n_clusters": stats.get("n_clusters"), "noise_share": stats.get("noise_share")}
 
-    def info(self, top: int = 5) -> StoreInfo:
-        """Counts, time span, accounts, top models, quarantine and runs summary."""
+    def info(self, top: int = 5, recent: int = 10) -> StoreInfo:
+        """Counts, time span, accounts, top models, quarantine, runs summary and the ``recent``
+        latest runs (their ids are what ``--run`` takes)."""
         q = self._con.execute
         requests, accounts, first_ts, last_ts = self._row(
             "SELECT count(*), count(DISTINCT account_id), min(ts), max(ts) FROM requests"
@@ -81,4 +84,12 @@ class SummaryMixin(Connection):
                 for m in self.embedding_models()
             ],
             latest_cluster_run=self._latest_cluster_summary(),
+            recent_runs=[
+                dict(zip(("run_id", "kind", "status", "parent_run_id", "started_at", "model_id"), row))
+                for row in q(
+                    "SELECT run_id, kind, status, parent_run_id, started_at, json_extract_string(params, '$.model_id') "
+                    "FROM runs ORDER BY run_id DESC LIMIT ?",
+                    [recent],
+                ).fetchall()
+            ],
         )
