@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -169,10 +170,27 @@ def _quantize_openvino(model: Any, work: Path) -> None:
     ov.save_model(quantized, str(work / _OV_INT8))
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub (``$HF_ENDPOINT``) answers a TCP connection within ``timeout``
+    seconds; False when ``$HF_HUB_OFFLINE`` is set."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads: int | None = None) -> Any:
     """Load a ``SentenceTransformer`` for ``spec`` with ``backend``; errors say what to do."""
     if backend not in BACKENDS:
         raise ModelError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    offline = False
     try:
         if backend.startswith("openvino") and spec.local:
             lean = _lean_openvino(str(_prepared_dir(spec, backend)), threads)
@@ -180,6 +198,11 @@ def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads
                 return lean
         from sentence_transformers import SentenceTransformer
 
+        # a hub name with no hub in reach: only the local Hugging Face cache can have it (without
+        # this, loading retries the network for over a minute before it fails)
+        offline = not spec.local and not hub_reachable()
+        if offline:
+            SentenceTransformer = partial(SentenceTransformer, local_files_only=True)
         if backend == "torch":
             if threads:
                 import torch
@@ -202,6 +225,9 @@ def load_sentence_model(spec: ModelSpec, backend: str = DEFAULT_BACKEND, threads
         hint = (
             ""
             if spec.local
+            else " (the Hugging Face Hub cannot be reached from here and the model is not in its local cache: "
+            f"pass a local model folder with --model PATH, or a bundled model: {BUILT_IN})"
+            if offline
             else f" (no network? pass a local model folder with --model PATH, or a bundled model: {BUILT_IN})"
         )
         raise ModelError(f"cannot load model {spec.model_id!r} with backend {backend!r}: {exc}{hint}") from exc

@@ -317,3 +317,17 @@ def test_model_names_in_any_case_and_a_missing_folder_said_as_such(tmp_path):
         with pytest.raises(ModelError, match=r"no such model folder.*bundled models: default"):
             resolve_model(missing)
     assert not resolve_model("org/some-model").local  # a hub name stays one
+
+
+def test_a_hub_name_with_no_hub_in_reach_fails_from_the_local_cache_only(monkeypatch, tmp_path):
+    """With no Hugging Face Hub in reach a hub name is looked up in the local cache only (no minute
+    of network retries), and the error says that the hub cannot be reached."""
+    import clusterkit.models as models
+
+    monkeypatch.setattr(models, "hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    with pytest.raises(ModelError, match="cannot be reached from here") as err:
+        models.load_sentence_model(models.resolve_model("someorg/not-a-model"), "torch")
+    assert "someorg/not-a-model" in str(err.value)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert models.hub_reachable() is False
