@@ -284,10 +284,9 @@ def detect(
         s_rows, s_cols = rows[both], cols[both]
         # and an unflagged pass-3 group whose traffic, pooled, is enriched next to the campaigns
         # stays one (a reseller network's slices are each too thin to tell on their own)
+        names = signals["account_id"].to_numpy()
         for group in third[0]:
-            if not core[group].any() and near_of.group_enriched(
-                signals["account_id"].to_numpy()[group], params.enrich_p
-            ):
+            if not core[group].any() and near_of.group_enriched(names[group], params.enrich_p):
                 suspects[group] = True
                 s_rows, s_cols = np.r_[s_rows, group[:-1]], np.r_[s_cols, group[1:]]
         near = components(n, s_rows, s_cols)

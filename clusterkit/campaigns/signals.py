@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from .intent import FOLLOW_UP
+
 __all__ = ["campaign_context", "campaign_templates", "detection_inputs", "min_family", "write_group_signals"]
 
 #: temp tables the detection scripts create (dropped after use)
@@ -50,7 +52,9 @@ def _temp_tables(store: Any) -> Iterator[None]:
 def _mine_templates(store: Any, run_id: int) -> None:
     """(Re)create the temp table ``_affix``: templates mined from a cluster run's prompts."""
     n_prompts = int(store.sql("SELECT count(*) AS n FROM cluster_labels WHERE run_id = ?", [run_id])["n"].iloc[0])
-    store.run_script(_sql("mined_affixes.sql"), {"run_id": run_id, "min_family": min_family(n_prompts)})
+    store.run_script(
+        _sql("mined_affixes.sql"), {"run_id": run_id, "min_family": min_family(n_prompts), "follow_up": FOLLOW_UP}
+    )
 
 
 def detection_inputs(store: Any, run_id: int, window_seconds: int = 6 * 3600) -> dict[str, pd.DataFrame]:

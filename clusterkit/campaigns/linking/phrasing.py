@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .graph import pair_cosine, profiles, spans
+
 __all__ = ["PHRASING_MIN_USES", "SharedTemplates"]
 
 #: two accounts are linked when at least this many of their prompts are in templates both use
@@ -29,8 +31,6 @@ class SharedTemplates:
         self, prompts: pd.DataFrame, idx: dict[str, int], app_likeness: Mapping[str, float] | None = None
     ) -> None:
         from scipy.sparse import csr_matrix
-
-        from .graph import profiles
 
         n = len(idx)
         self.n_rows = np.bincount(prompts["account_id"].map(idx).to_numpy(), minlength=n).astype(float)
@@ -71,8 +71,6 @@ class SharedTemplates:
         common = common.tocoo()
         pick = (common.row < common.col) & (common.data >= PHRASING_MIN_USES)
         rows, cols = common.row[pick].astype(np.int64), common.col[pick].astype(np.int64)
-        from .graph import pair_cosine
-
         return rows, cols, np.clip(pair_cosine(self.profile, rows, cols), 0, 1)
 
     def shared(self, members: np.ndarray) -> float:
@@ -82,10 +80,13 @@ class SharedTemplates:
         members = np.asarray(members, dtype=np.int64)
         if len(members) < 2:
             return 0.0
-        sub = self.uses[members]
-        if not sub.nnz:
+        # the members' rows of the CSR layout, without scipy's per-call overhead (thousands of null
+        # groups are scored per pass)
+        pos = spans(self.uses.indptr[members], self.uses.indptr[members + 1])
+        if not len(pos):
             return 0.0
-        by_template = np.bincount(sub.indices, weights=sub.data, minlength=self.uses.shape[1])
-        users = np.bincount(sub.indices, minlength=self.uses.shape[1])
+        template = self.uses.indices[pos]
+        by_template = np.bincount(template, weights=self.uses.data[pos], minlength=self.uses.shape[1])
+        users = np.bincount(template, minlength=self.uses.shape[1])
         own = np.where(users >= 2, by_template / np.maximum(self.total, 1), 0.0) * (1 - self.app)
         return float((by_template * own).sum() / max(self.n_rows[members].sum(), 1.0))

@@ -2,7 +2,7 @@
 -- when its first or last 40 characters (lower case, spaces collapsed) are shared by at least
 -- $min_family distinct prompts of 100+ characters that differ elsewhere: a wrapper around varying
 -- content, such as a grading rubric or a reasoning instruction appended to different questions.
--- A later turn of a conversation is a *scripted follow-up* (template '↩ ' || its first 40 characters
+-- A later turn of a conversation is a *scripted follow-up* (template intent.FOLLOW_UP || its first 40 characters
 -- || ' …') at any length when $min_family distinct conversations send it: its earlier turns are the
 -- varying content ("now give a harder variant", "translate your answer to German").
 CREATE OR REPLACE TEMP TABLE _affix AS
@@ -28,4 +28,4 @@ turns AS (
 scripted AS (SELECT turn FROM turns GROUP BY 1 HAVING count(*) >= $min_family)
 SELECT prompt_hash, template FROM wrapped
 UNION ALL
-SELECT prompt_hash, '↩ ' || turn || ' …' AS template FROM turns JOIN scripted USING (turn);
+SELECT prompt_hash, $follow_up || turn || ' …' AS template FROM turns JOIN scripted USING (turn);
