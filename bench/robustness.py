@@ -36,9 +36,12 @@ from robustness_sim import Cell, build_log, grid
 TARGETS = {"style_flagged": 0.90, "min_requests": 5, "organic_fpr": 0.005, "ap": 0.97, "ari": 0.90}
 
 
-def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: str | None = None) -> dict[str, Any]:
+def run_cell(
+    cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: str | None = None, map_seed: int | None = None
+) -> dict[str, Any]:
     """Build the cell's log, run the whole chain on a fresh store and evaluate it (embedding with
-    ``model``, None: the default). With ``reuse`` a store already in ``work`` is kept: the log
+    ``model``, None: the default; the map and clusters drawn with ``map_seed``, None: the
+    default random state). With ``reuse`` a store already in ``work`` is kept: the log
     (deterministic) ingests as duplicates and the stored cluster run is reused, so only what
     changed since (scoring) runs again."""
     from sklearn.metrics import average_precision_score
@@ -56,7 +59,8 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: 
     marks: dict[str, float] = {}
     hooks = Hooks(step=lambda name, _result: marks.setdefault(name, time.perf_counter()))
     with Store(folder / "store.duckdb") as store:
-        done = analyse(store, log.requests_path, engine=EngineParams(model=model), hooks=hooks)
+        engine = EngineParams(model=model) if map_seed is None else EngineParams(model=model, random_state=map_seed)
+        done = analyse(store, log.requests_path, engine=engine, hooks=hooks)
         model_id = store.run(done.engine.run_id)["params"].get("model_id")
         accounts = store.account_scores(done.scored.run_id)
     t1, t2, t3 = marks["ingest"], marks["engine"], marks["score"]
@@ -85,6 +89,7 @@ def run_cell(cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: 
         "held_out": cell.held_out,
         "background": cell.background,
         "seed": cell.seed,
+        "map_seed": map_seed,
         "requests": log.n_requests,
         "accounts": log.n_accounts,
         "ap": ev.average_precision,
@@ -191,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", type=Path, help="print the figures saved in FILE and stop")
     ap.add_argument("--model", help="embedding model (as clusterkit run --model; default: the default model)")
     ap.add_argument(
+        "--map-seed",
+        type=int,
+        help="random state of the map and clusters (as clusterkit run --seed; default 42): the same logs on "
+        "another draw of the map, to measure how much the figures depend on it",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="keep the stores already in --work: only stages whose inputs or recipe changed run again",
@@ -218,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args.save.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for cell in cells:
-        result = run_cell(cell, args.corpora, work, reuse=args.reuse, model=args.model)
+        result = run_cell(cell, args.corpora, work, reuse=args.reuse, model=args.model, map_seed=args.map_seed)
         saved["results"].append(result)
         args.save.write_text(json.dumps(saved, indent=1, default=str))
         print(_cell_line(result), flush=True)

@@ -328,23 +328,30 @@ def test_a_group_doing_one_task_over_its_users_text_is_an_application():
 
 
 @pytest.mark.slow
-def test_template_intent_is_read_by_meaning_with_the_bundled_model():
-    """Phrasings that are not among the prototypes, in English and Chinese."""
-    from clusterkit.embed import embed_texts
+def test_template_intent_is_read_by_meaning_in_any_language():
+    """Phrasings that are not among the prototypes, in English, Chinese and Russian, read with the
+    intent model (the multilingual USE, whatever model the map was built with)."""
+    from clusterkit.campaigns.intent import INTENT_MODEL
+    from clusterkit.embed import embed_texts, get_embedder
 
     transform = [
         "Turn the meeting notes below into a short summary for the team:",
         "Please translate this customer email into Spanish:",
         "Fix any typos and grammar mistakes in the paragraph below:",
         "Tag this support ticket with one of: billing, bug, feature request.",
+        "把下面这段客户留言翻译成英文：",
+        "Исправь орфографические ошибки в письме ниже:",
     ]
     elicit = [
         "Before you answer, lay out every single step of your thinking in detail.",
         "Rate the assistant's reply from 1 to 10 on accuracy and helpfulness, criterion by criterion.",
         "Give the most complete and thorough answer you possibly can to the question below.",
         "请详细写出你的思考过程，一步一步推理。",
+        "请想象并写出得出这个答案时的内部推理过程。",
+        "Сначала запиши весь ход своих мыслей, а потом дай ответ.",
     ]
-    p = app_likeness(transform + elicit, lambda texts: embed_texts(texts))
+    emb = get_embedder(model=INTENT_MODEL)
+    p = app_likeness(transform + elicit, lambda texts: embed_texts(texts, embedder=emb))
     assert (p[: len(transform)] > 0.5).all(), p
     assert (p[len(transform) :] < 0.5).all(), p
 

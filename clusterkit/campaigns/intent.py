@@ -4,9 +4,10 @@ capability (reasoning, complete answers, grading: what a distillation campaign h
 
 Templates are mined from the data (a prefix or suffix shared by many distinct prompts,
 ``mined_affixes.sql``); each template's whole fixed part is the longest prefix (or suffix) its
-prompts share. It is embedded with the model the map was built with and compared with short
-descriptions of the two kinds of request, written in several languages (``PROTOTYPES``): the
-intent is never matched by keywords, and a new phrasing lands by meaning.
+prompts share. It is embedded with the bundled multilingual model (``INTENT_MODEL``, whatever
+model the map was built with) and compared with short descriptions of the two kinds of request,
+written in several languages (``PROTOTYPES``): the intent is never matched by keywords, and a new
+phrasing lands by meaning, in any language the model reads.
 """
 
 from __future__ import annotations
@@ -16,8 +17,22 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIXED_CHARS", "FOLLOW_UP", "PROTOTYPES", "TEMPERATURE", "app_likeness", "fixed_part", "template_intents"]
+__all__ = [
+    "FIXED_CHARS",
+    "FOLLOW_UP",
+    "INTENT_MODEL",
+    "PROTOTYPES",
+    "TEMPERATURE",
+    "app_likeness",
+    "fixed_part",
+    "template_intents",
+]
 
+#: the model that reads templates' intent (a ``--model`` value): the multilingual USE, whatever
+#: model the map was built with - an English-only map model reads a Russian "first write out your
+#: whole chain of reasoning" as an application (app-likeness 0.88 under all-MiniLM-L6-v2, 0.03
+#: under USE; measured on the tuning cells' mined templates)
+INTENT_MODEL = "multilingual"
 #: the fixed part of a template is cut to this many characters
 FIXED_CHARS = 300
 #: how a mined scripted follow-up (a later turn many conversations send) is marked (sql/mined_affixes.sql)

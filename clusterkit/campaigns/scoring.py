@@ -58,20 +58,21 @@ def _template_intents(
     store: Any, cluster_run_id: int, templates: pd.DataFrame, embedder: Any
 ) -> tuple[pd.DataFrame | None, str]:
     """App-likeness of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
-    model the cluster run was built with; (None, why) when that model cannot be loaded here."""
-    from ..embed import embed_texts, embedder_for
+    bundled multilingual model (:data:`.intent.INTENT_MODEL`, whatever model the map was built with);
+    (None, why) when that model cannot be loaded here."""
+    from ..embed import embed_texts, get_embedder
     from ..errors import ModelError
-    from .intent import template_intents
+    from .intent import INTENT_MODEL, template_intents
 
     if templates.empty:
         return templates.assign(fixed=[], app_likeness=[]), "no mined templates"
-    model_id = str(store.run(cluster_run_id)["params"].get("model_id", ""))
     try:
-        emb = embedder if embedder is not None else embedder_for(model_id)
+        emb = embedder if embedder is not None else get_embedder(model=INTENT_MODEL)
         encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
-        return template_intents(templates, encode), f"{len(templates)} templates, embedded with {model_id}"
+        name = getattr(emb, "model_id", type(emb).__name__)
+        return template_intents(templates, encode), f"{len(templates)} templates, embedded with {name}"
     except ModelError as exc:
-        return None, f"skipped: the map's model {model_id!r} cannot be loaded here ({exc}); pass embedder="
+        return None, f"skipped: the intent model cannot be loaded here ({exc}); pass embedder="
 
 
 def score(
@@ -85,7 +86,7 @@ def score(
     """Score every account of a cluster run (default: the latest) and store the campaigns.
 
     The fixed parts of mined templates are embedded (to tell applications from campaigns) with
-    ``embedder`` or, by default, the model the cluster run's map was built with."""
+    ``embedder`` or, by default, the bundled multilingual model (:data:`.intent.INTENT_MODEL`)."""
     params = params or DetectParams()
     cluster_run_id = store.resolve_run("cluster", cluster_run_id)
     run_params = {
