@@ -54,6 +54,26 @@ def test_accounts_sharing_a_wrapper_link_and_one_use_each_does_not():
     assert list(zip(r3, c3)) == [(idx["r0"], idx["r1"])]
 
 
+def test_a_groups_strangers_are_the_members_outside_the_phrasing_most_of_it_shares():
+    plain = pd.DataFrame(
+        [(f"p{i}", f"p{i}-{j}", None) for i in range(3) for j in range(6)],
+        columns=["account_id", "prompt_hash", "template"],
+    )
+    prompts = pd.concat([_prompts(ordinary=0), plain.assign(n=1)], ignore_index=True)
+    accounts = pd.DataFrame({"account_id": prompts["account_id"].unique()})
+    idx = index(accounts)
+    phrasing = SharedTemplates(prompts, idx)
+    names = accounts["account_id"].to_numpy()
+    group = np.array([idx[a] for a in [*(f"r{i}" for i in range(8)), "p0", "p1", "p2"]])
+    assert list(names[group[phrasing.strangers(group)]]) == ["p0", "p1", "p2"]
+    # a group most of whose members share no phrasing has no strangers (its links are elsewhere)
+    mostly_plain = np.array([idx[a] for a in ["r0", "r1", "p0", "p1", "p2"]])
+    assert not phrasing.strangers(mostly_plain).any()
+    # nor does a wrapper one member alone uses make it shared
+    alone = np.array([idx[a] for a in ["r0", "p0", "p1"]])
+    assert not phrasing.wrapped(alone).any() and not phrasing.strangers(alone).any()
+
+
 def test_shared_phrasing_is_the_members_own_wrapper_not_an_apps_task():
     prompts = _prompts()
     accounts = pd.DataFrame({"account_id": prompts["account_id"].unique()})

@@ -119,12 +119,18 @@ def detect(
     rng = np.random.default_rng(params.seed)
     calibrations: list[dict[str, Any]] = []
 
+    def purified(members: np.ndarray) -> np.ndarray:
+        """A group without the members outside its shared phrasing (where most members share one
+        script's templates, an account that sends none of them was taken in by its other links):
+        candidates and the null groups they are calibrated against alike."""
+        return members[~phrasing.strangers(members)]
+
     def group_score(members: np.ndarray) -> float:
-        return score_evidence(evidence_of(members, rng))
+        return score_evidence(evidence_of(purified(members), rng))
 
     def candidates(labels: np.ndarray) -> tuple[list[np.ndarray], list[dict[str, float]], np.ndarray]:
-        """The groups of ``labels`` large enough to be campaigns, their evidence and scores."""
-        groups = [np.flatnonzero(labels == k) for k in sorted(set(labels[labels >= 0]))]
+        """The groups of ``labels`` large enough to be campaigns (purified), their evidence and scores."""
+        groups = [purified(np.flatnonzero(labels == k)) for k in sorted(set(labels[labels >= 0]))]
         groups = [g for g in groups if len(g) >= params.min_campaign_accounts]
         evidences = [evidence_of(g, rng) for g in groups]
         return groups, evidences, np.array([score_evidence(e) for e in evidences])

@@ -73,6 +73,28 @@ class SharedTemplates:
         rows, cols = common.row[pick].astype(np.int64), common.col[pick].astype(np.int64)
         return rows, cols, np.clip(pair_cosine(self.profile, rows, cols), 0, 1)
 
+    def wrapped(self, members: np.ndarray) -> np.ndarray:
+        """Per member: whether it sends any prompt in a template at least two members use."""
+        members = np.asarray(members, dtype=np.int64)
+        out = np.zeros(len(members), dtype=bool)
+        if len(members) < 2:
+            return out
+        pos = spans(self.uses.indptr[members], self.uses.indptr[members + 1])
+        if not len(pos):
+            return out
+        template = self.uses.indices[pos]
+        member = np.repeat(np.arange(len(members)), np.diff(self.uses.indptr)[members])
+        users = np.bincount(template, minlength=self.uses.shape[1])
+        np.logical_or.at(out, member[users[template] >= 2], True)
+        return out
+
+    def strangers(self, members: np.ndarray) -> np.ndarray:
+        """The members outside the group's phrasing: where most members wrap prompts in templates
+        they share (an operator's script), those that send none (an ordinary account its other
+        links took in); none where the group's members mostly share no phrasing."""
+        wrapped = self.wrapped(members)
+        return ~wrapped if wrapped.sum() * 2 > len(wrapped) else np.zeros(len(wrapped), dtype=bool)
+
     def shared(self, members: np.ndarray) -> float:
         """0..1: the share of the members' prompts sent in templates at least two members use, each
         weighted by how much of that template's use is the members' own (a wrapper popular across
