@@ -59,7 +59,7 @@ def test_a_groups_strangers_are_the_members_outside_the_phrasing_most_of_it_shar
         [(f"p{i}", f"p{i}-{j}", None) for i in range(3) for j in range(6)],
         columns=["account_id", "prompt_hash", "template"],
     )
-    prompts = pd.concat([_prompts(ordinary=0), plain.assign(n=1)], ignore_index=True)
+    prompts = pd.concat([_prompts(ordinary=0, uses=8, cover=1), plain.assign(n=1)], ignore_index=True)
     accounts = pd.DataFrame({"account_id": prompts["account_id"].unique()})
     idx = index(accounts)
     phrasing = SharedTemplates(prompts, idx)
@@ -72,6 +72,14 @@ def test_a_groups_strangers_are_the_members_outside_the_phrasing_most_of_it_shar
     # nor does a wrapper one member alone uses make it shared
     alone = np.array([idx[a] for a in ["r0", "p0", "p1"]])
     assert not phrasing.wrapped(alone).any() and not phrasing.strangers(alone).any()
+    # an account with too few prompts to tell (a swarm account's three, where a third of the
+    # group's prompts are unwrapped) is no stranger
+    few = pd.concat(
+        [prompts, pd.DataFrame({"account_id": "s0", "prompt_hash": ["s0-1", "s0-2"], "template": None, "n": 1})]
+    )
+    idx3 = index(pd.DataFrame({"account_id": few["account_id"].unique()}))
+    group3 = np.array([idx3[a] for a in [*(f"r{i}" for i in range(8)), "s0"]])
+    assert not SharedTemplates(few, idx3).strangers(group3).any()
 
 
 def test_shared_phrasing_is_the_members_own_wrapper_not_an_apps_task():

@@ -15,12 +15,18 @@ import pandas as pd
 
 from .graph import pair_cosine, profiles, spans
 
-__all__ = ["PHRASING_MIN_USES", "SharedTemplates"]
+__all__ = ["PHRASING_MIN_USES", "STRANGER_P", "SharedTemplates"]
 
 #: two accounts are linked when at least this many of their prompts are in templates both use
 #: (counting, per template, the fewer of their two uses): one prompt each in a popular wrapper is
 #: what anyone might send once
 PHRASING_MIN_USES = 2
+
+
+#: a member is a stranger to its group's phrasing when sending none of its prompts in the group's
+#: shared templates would happen by chance less often than this, at the share of the group's
+#: prompts so wrapped
+STRANGER_P = 0.01
 
 
 class SharedTemplates:
@@ -74,9 +80,9 @@ class SharedTemplates:
         return rows, cols, np.clip(pair_cosine(self.profile, rows, cols), 0, 1)
 
     def wrapped(self, members: np.ndarray) -> np.ndarray:
-        """Per member: whether it sends any prompt in a template at least two members use."""
+        """Per member: how many of its prompts are in templates at least two members use."""
         members = np.asarray(members, dtype=np.int64)
-        out = np.zeros(len(members), dtype=bool)
+        out = np.zeros(len(members))
         if len(members) < 2:
             return out
         pos = spans(self.uses.indptr[members], self.uses.indptr[members + 1])
@@ -85,15 +91,25 @@ class SharedTemplates:
         template = self.uses.indices[pos]
         member = np.repeat(np.arange(len(members)), np.diff(self.uses.indptr)[members])
         users = np.bincount(template, minlength=self.uses.shape[1])
-        np.logical_or.at(out, member[users[template] >= 2], True)
-        return out
+        shared = users[template] >= 2
+        return np.bincount(member[shared], weights=self.uses.data[pos][shared], minlength=len(members))
 
     def strangers(self, members: np.ndarray) -> np.ndarray:
         """The members outside the group's phrasing: where most members wrap prompts in templates
-        they share (an operator's script), those that send none (an ordinary account its other
-        links took in); none where the group's members mostly share no phrasing."""
+        they share (an operator's script), those that send none of them although, at the share of
+        the group's prompts so wrapped, so many unwrapped prompts would be improbable
+        (``STRANGER_P``: a swarm account's three prompts missing a wrapper half the sweep wears is
+        chance; an account's fifteen missing one all the others wear is not). None where the
+        group's members mostly share no phrasing."""
         wrapped = self.wrapped(members)
-        return ~wrapped if wrapped.sum() * 2 > len(wrapped) else np.zeros(len(wrapped), dtype=bool)
+        out = np.zeros(len(wrapped), dtype=bool)
+        if (wrapped > 0).sum() * 2 <= len(wrapped):
+            return out
+        rows = self.n_rows[np.asarray(members, dtype=np.int64)]
+        share = min(float(wrapped.sum() / max(rows.sum(), 1.0)), 1.0)
+        with np.errstate(divide="ignore"):
+            chance = np.exp(rows * np.log1p(-share)) if share < 1 else np.zeros(len(rows))
+        return (wrapped == 0) & (chance < STRANGER_P)
 
     def shared(self, members: np.ndarray) -> float:
         """0..1: the share of the members' prompts sent in templates at least two members use, each
