@@ -54,9 +54,7 @@ class ScoreResult:
 MAX_TEMPLATES_RECORDED = 50
 
 
-def _template_intents(
-    store: Any, cluster_run_id: int, templates: pd.DataFrame, embedder: Any
-) -> tuple[pd.DataFrame | None, str]:
+def _template_intents(templates: pd.DataFrame, embedder: Any) -> tuple[pd.DataFrame | None, str]:
     """App-likeness of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
     bundled multilingual model (:data:`.intent.INTENT_MODEL`, whatever model the map was built with);
     (None, why) when that model cannot be loaded here."""
@@ -107,7 +105,7 @@ def score(
         inputs = sql.detection_inputs(store, cluster_run_id, int(window_hours * 3600))
         t1 = time.perf_counter()
         neighbours = map_neighbours(*store.coords(cluster_run_id))
-        intents, intent_note = _template_intents(store, cluster_run_id, inputs["templates"], embedder)
+        intents, intent_note = _template_intents(inputs["templates"], embedder)
         det = detect(
             inputs["signals"],
             inputs["cells"],

@@ -102,14 +102,11 @@ class SharedTemplates:
         chance; an account's fifteen missing one all the others wear is not). None where the
         group's members mostly share no phrasing."""
         wrapped = self.wrapped(members)
-        out = np.zeros(len(wrapped), dtype=bool)
         if (wrapped > 0).sum() * 2 <= len(wrapped):
-            return out
+            return np.zeros(len(wrapped), dtype=bool)
         rows = self.n_rows[np.asarray(members, dtype=np.int64)]
         share = min(float(wrapped.sum() / max(rows.sum(), 1.0)), 1.0)
-        with np.errstate(divide="ignore"):
-            chance = np.exp(rows * np.log1p(-share)) if share < 1 else np.zeros(len(rows))
-        return (wrapped == 0) & (chance < STRANGER_P)
+        return (wrapped == 0) & ((1.0 - share) ** rows < STRANGER_P)
 
     def shared(self, members: np.ndarray) -> float:
         """0..1: the share of the members' prompts sent in templates at least two members use, each
