@@ -446,3 +446,55 @@ def test_a_swarm_that_shares_no_value_is_found_by_the_regions_it_works():
     (group,) = set(labels[swarm])
     # (one ordinary newcomer who reached that region within the burst's hours is taken in with it)
     assert group >= 0 and (labels[~swarm] == group).sum() <= 1
+
+
+def test_a_short_burst_opens_the_persistence_gate_only_behind_distinct_organisations():
+    """Four scripted workers finishing a sweep within the hour: as short as an org's benchmark run
+    over its own keys. What tells them apart is an operator behind accounts of distinct organisations
+    sending from the same rare addresses and client."""
+    from clusterkit.campaigns.evidence import DISGUISED, PERSISTENT, GroupEvidence, score_evidence
+    from clusterkit.campaigns.linking import InfraIndex
+
+    k, outsiders = 4, 40
+    start = T0 + pd.Timedelta(hours=30)
+    signals = pd.DataFrame(
+        {
+            "account_id": [f"w{i}" for i in range(k)] + [f"o{i}" for i in range(outsiders)],
+            "n_req": [40] * k + [5] * outsiders,
+            "first_ts": [start] * k + [T0 + pd.Timedelta(hours=i) for i in range(outsiders)],
+            "last_ts": [start + pd.Timedelta(minutes=20)] * k
+            + [T0 + pd.Timedelta(hours=i + 2) for i in range(outsiders)],
+            "hour_entropy": 0.3,
+            "gap_cv": 0.9,
+            "template_share": 0.0,
+            "cot_share": 0.0,
+            "grader_share": 0.0,
+        }
+    )
+    ids = signals["account_id"].tolist()
+    prompts = pd.DataFrame({"account_id": ids, "prompt_hash": ids, "n": signals["n_req"]})
+    idx = index(signals)
+    ordinary = {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    workers = np.arange(k)
+    shared = [
+        (a, kind, value, 40) for a in ids[:k] for kind, value in (("ip_prefix", "203.0.113"), ("user_agent", "bot/1"))
+    ]
+    own = [(a, "ip_prefix", f"10.0.{i}", 5) for i, a in enumerate(ids[k:])]
+
+    def evidence(orgs):
+        infra = pd.DataFrame(shared + own, columns=["account_id", "kind", "value", "n"])
+        if orgs is not None:
+            org_rows = [(a, "org_id", o, 40) for a, o in zip(ids, orgs)]
+            infra = pd.concat([infra, pd.DataFrame(org_rows, columns=infra.columns)], ignore_index=True)
+        sig = signals.assign(org_id=orgs) if orgs is not None else signals
+        ev = GroupEvidence(sig, prompts, InfraIndex(infra, idx), idx, ordinary, DetectParams())(workers)
+        return ev, score_evidence(ev)
+
+    outside = [f"org-o{i}" for i in range(outsiders)]
+    disguised, disguised_score = evidence([f"org-{i}" for i in range(k)] + outside)
+    one_org, one_org_score = evidence(["org-lab"] * k + outside)
+    no_orgs, no_orgs_score = evidence(None)
+    assert disguised[PERSISTENT] < 0.05 and disguised[DISGUISED] > 0.5
+    assert one_org[DISGUISED] == 0 and no_orgs[DISGUISED] == 0
+    # the same burst scores several times higher when its organisations are distinct
+    assert disguised_score > 3 * max(one_org_score, no_orgs_score)

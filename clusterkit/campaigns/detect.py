@@ -12,7 +12,18 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 
 from .calibrate import calibrate
-from .evidence import APPLICATION, FIRES, GATES, HINTS, WEIGHTS, GroupEvidence, individual, near_lift, score_evidence
+from .evidence import (
+    APPLICATION,
+    DISGUISED,
+    FIRES,
+    GATES,
+    HINTS,
+    WEIGHTS,
+    GroupEvidence,
+    individual,
+    near_lift,
+    score_evidence,
+)
 from .linking import (
     COACT_WEIGHT,
     CONTENT_CORE,
@@ -177,7 +188,7 @@ def detect(
         )
         for k, (member_idx, evidence, score) in enumerate(zip(groups, evidences, raw)):
             members = signals.iloc[member_idx]
-            fired = [name for name in WEIGHTS if evidence[name] >= FIRES]
+            fired = [name for name in (*WEIGHTS, DISGUISED) if evidence[name] >= FIRES]
             flagged = (
                 bool(cal.q_values[k] <= params.fdr and score >= MIN_CAMPAIGN_SCORE)
                 if cal is not None

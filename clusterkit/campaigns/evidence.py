@@ -45,6 +45,11 @@ APPLICATION = "one task over its users' own text (an application)"
 #: share of a group's requests that must fall in mined templates for the application evidence to count
 APP_TEMPLATED = 1 / 3
 AUTOMATION = "machine or network evidence"
+#: accounts of different organisations (billing identities) sending from the same rare addresses,
+#: clients and system prompts: one operator behind accounts made to look unrelated. Benign groups
+#: that burst (an org's benchmark run over its own keys) are one organisation; a classroom's
+#: students share a school's network but send the same few questions (no coverage, no volume)
+DISGUISED = "distinct organisations on shared infrastructure"
 
 # Weights of the named evidences (they sum to 1.08: shared phrasing came in at the weight of shared
 # infrastructure, both an operator's fingerprint, leaving the others as they were).
@@ -85,9 +90,13 @@ MACHINE = (
     COHESION,
     PHRASING,
 )
-GATES = ("sustained volume per account", "persistent (active over a day or more)", AUTOMATION)
+PERSISTENT = "persistent (active over a day or more)"
+GATES = ("sustained volume per account", PERSISTENT, AUTOMATION)
 #: a swarm opens the volume and persistence gates: its accounts are many and brief by design
-_OPENED_BY_SWARM = ("sustained volume per account", "persistent (active over a day or more)")
+_OPENED_BY_SWARM = ("sustained volume per account", PERSISTENT)
+#: and an operator hiding behind distinct organisations opens the persistence gate: a scripted sweep
+#: over parallel workers may finish within the hour, a burst as short as an evaluation run
+_OPENED_BY_DISGUISE = (PERSISTENT,)
 FIRES = 0.5
 
 
@@ -147,6 +156,9 @@ class GroupEvidence:
         col = lambda name: signals[name].to_numpy(dtype=float) if name in signals else np.full(len(signals), np.nan)  # noqa: E731
         self.n_req = col("n_req")
         self.hour_entropy = col("hour_entropy")
+        # each account's organisation as a code (-1: not in the log)
+        org = signals["org_id"] if "org_id" in signals else pd.Series([None] * len(signals))
+        self.org = pd.factorize(org, use_na_sentinel=True)[0]
         self.pivot = col("pivot_hours")
         self.near = col("near_lift")
         self.hints = {column: col(column) for _, column in HINTS}
@@ -263,6 +275,22 @@ class GroupEvidence:
             members = (rng or np.random.default_rng(0)).choice(members, self.MAX_MEMBERS, replace=False)
         return self.infra.mean_match_within(members)
 
+    def _disguised(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
+        """0..1: the share of member pairs in two different known organisations, times their mean
+        shared-infrastructure match on everything but the organisation (0 where the log names none)."""
+        org = self.org[members]
+        known = org[org >= 0]
+        m = len(known)
+        if m < 2 or len(members) < 2:
+            return 0.0
+        same = np.bincount(known).astype(float)
+        distinct = 1 - float((same * (same - 1)).sum()) / (m * (m - 1))
+        if distinct == 0:
+            return 0.0
+        if len(members) > self.MAX_MEMBERS:
+            members = (rng or np.random.default_rng(0)).choice(members, self.MAX_MEMBERS, replace=False)
+        return distinct * (m / len(org)) * self.infra.mean_match_within(members, skip=("org_id",))
+
     def __call__(self, members: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, float]:
         members = np.asarray(members, dtype=np.int64)
         typical, params = self.typical, self.params
@@ -276,7 +304,7 @@ class GroupEvidence:
             ),
             "coverage sweep (accounts send disjoint prompts)": self._disjoint(members),
             "even load across accounts": _entropy(self.n_req[members]),
-            "persistent (active over a day or more)": float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
+            PERSISTENT: float(min(1.0, span / max(params.min_span_hours * 2, 1e-9))),
             # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
             "round-the-clock timing": float(np.clip((np.nanmean(self.hour_entropy[members]) - 0.85) / 0.13, 0, 1)),
             "scripted regular timing": _scripted(self.gap_cv[members]),
@@ -300,6 +328,7 @@ class GroupEvidence:
             evidence[COHESION] = self.content.own_regions(members) * coverage
         evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
         evidence[APPLICATION] = self._application(members)
+        evidence[DISGUISED] = self._disguised(members, rng)
         return evidence
 
 
@@ -307,8 +336,13 @@ def score_evidence(evidence: dict[str, float]) -> float:
     """The weighted evidence times the square roots of the gates, times what is left once the
     application counter-evidence is taken out (an app's one task over its users' text scores 0)."""
     score = sum(WEIGHTS[name] * evidence[name] for name in WEIGHTS)
-    swarm = evidence.get(SWARM, 0.0)
-    gated = score * np.prod([np.sqrt(max(evidence[g], swarm) if g in _OPENED_BY_SWARM else evidence[g]) for g in GATES])
+
+    def gate(name: str) -> float:
+        opened = [evidence.get(SWARM, 0.0)] * (name in _OPENED_BY_SWARM)
+        opened += [evidence.get(DISGUISED, 0.0)] * (name in _OPENED_BY_DISGUISE)
+        return max([evidence[name], *opened])
+
+    gated = score * np.prod([np.sqrt(gate(g)) for g in GATES])
     return float(min(1.0, gated * (1 - evidence.get(APPLICATION, 0.0))))
 
 

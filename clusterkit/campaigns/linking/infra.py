@@ -36,7 +36,7 @@ class InfraIndex:
     not count."""
 
     def __init__(self, infra: pd.DataFrame, idx: dict[str, int]) -> None:
-        self.kinds: list[tuple[float, Any]] = []
+        self.kinds: list[tuple[str, float, Any]] = []
         for kind, strength, rare in _INFRA:
             used = infra[infra["kind"] == kind]
             if used.empty:
@@ -46,15 +46,18 @@ class InfraIndex:
             if used.empty:
                 continue
             m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
-            self.kinds.append((strength, m))
+            self.kinds.append((kind, strength, m))
 
-    def mean_match_within(self, members: np.ndarray) -> float:
-        """Mean :meth:`match` over every pair of ``members`` (one small Gram matrix per kind)."""
+    def mean_match_within(self, members: np.ndarray, skip: tuple[str, ...] = ()) -> float:
+        """Mean :meth:`match` over every pair of ``members`` (one small Gram matrix per kind), leaving
+        out the kinds named in ``skip``."""
         m = len(members)
         if m < 2 or not self.kinds:
             return 0.0
         miss = np.ones((m, m))
-        for strength, profile in self.kinds:
+        for kind, strength, profile in self.kinds:
+            if kind in skip:
+                continue
             # the members' rows as a small dense matrix over the values they use (numpy only:
             # scipy's per-call overhead dominated thousands of calls for the null groups)
             starts, ends = profile.indptr[members], profile.indptr[members + 1]
@@ -74,6 +77,6 @@ class InfraIndex:
         """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine
         of the two accounts' use of rare values of that kind."""
         miss = np.ones(len(rows))
-        for strength, m in self.kinds:
+        for _, strength, m in self.kinds:
             miss *= 1 - strength * np.clip(pair_cosine(m, rows, cols), 0, 1)
         return 1 - miss
