@@ -157,8 +157,7 @@ class GroupEvidence:
         self.n_req = col("n_req")
         self.hour_entropy = col("hour_entropy")
         # each account's organisation as a code (-1: not in the log)
-        org = signals["org_id"] if "org_id" in signals else pd.Series([None] * len(signals))
-        self.org = pd.factorize(org, use_na_sentinel=True)[0]
+        self.org = pd.factorize(signals["org_id"])[0] if "org_id" in signals else np.full(len(signals), -1)
         self.pivot = col("pivot_hours")
         self.near = col("near_lift")
         self.hints = {column: col(column) for _, column in HINTS}
@@ -268,28 +267,24 @@ class GroupEvidence:
         )
         return arrive * float(brief.mean())
 
-    def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
+    def _pair_infra(self, members: np.ndarray, rng: np.random.Generator | None) -> tuple[float, float]:
         """Mean shared-infrastructure match over the members' pairs (of a random ``MAX_MEMBERS``
-        of them in a large group)."""
+        of them in a large group), and the same leaving the organisation out."""
         if len(members) > self.MAX_MEMBERS:
             members = (rng or np.random.default_rng(0)).choice(members, self.MAX_MEMBERS, replace=False)
-        return self.infra.mean_match_within(members)
+        return self.infra.mean_match_within(members, without="org_id")
 
-    def _disguised(self, members: np.ndarray, rng: np.random.Generator | None) -> float:
-        """0..1: the share of member pairs in two different known organisations, times their mean
-        shared-infrastructure match on everything but the organisation (0 where the log names none)."""
+    def _disguised(self, members: np.ndarray, infra_but_org: float) -> float:
+        """0..1: the share of member pairs in two different known organisations (0 where the log
+        names none), times their shared-infrastructure match on everything but the organisation."""
         org = self.org[members]
         known = org[org >= 0]
         m = len(known)
-        if m < 2 or len(members) < 2:
+        if m < 2:
             return 0.0
         same = np.bincount(known).astype(float)
         distinct = 1 - float((same * (same - 1)).sum()) / (m * (m - 1))
-        if distinct == 0:
-            return 0.0
-        if len(members) > self.MAX_MEMBERS:
-            members = (rng or np.random.default_rng(0)).choice(members, self.MAX_MEMBERS, replace=False)
-        return distinct * (m / len(org)) * self.infra.mean_match_within(members, skip=("org_id",))
+        return distinct * (m / len(org)) * infra_but_org
 
     def __call__(self, members: np.ndarray, rng: np.random.Generator | None = None) -> dict[str, float]:
         members = np.asarray(members, dtype=np.int64)
@@ -298,6 +293,7 @@ class GroupEvidence:
         # a community took in) does not make an afternoon's group persistent
         span = (np.quantile(self.last[members], 1 - SPAN_TRIM) - np.quantile(self.first[members], SPAN_TRIM)) / 3600
         near = np.nan_to_num(self.near[members], nan=1.0)
+        infra, infra_but_org = self._pair_infra(members, rng)
         evidence = {
             "sustained volume per account": float(
                 np.clip(np.median(self.n_req[members]) / (4 * typical["n_req"]), 0, 1)
@@ -308,7 +304,7 @@ class GroupEvidence:
             # a person's day spans ~16 waking hours (normalised entropy ~0.87); scripts use all 24
             "round-the-clock timing": float(np.clip((np.nanmean(self.hour_entropy[members]) - 0.85) / 0.13, 0, 1)),
             "scripted regular timing": _scripted(self.gap_cv[members]),
-            "shared client or infrastructure": self._pair_infra(members, rng),
+            "shared client or infrastructure": infra,
             RELAY: self._relay(members),
             SWARM: 0.0,
             NEAR: float(np.clip((near.mean() - 1) / 1.5, 0, 1)),
@@ -328,7 +324,7 @@ class GroupEvidence:
             evidence[COHESION] = self.content.own_regions(members) * coverage
         evidence[AUTOMATION] = max(evidence[name] for name in MACHINE)
         evidence[APPLICATION] = self._application(members)
-        evidence[DISGUISED] = self._disguised(members, rng)
+        evidence[DISGUISED] = self._disguised(members, infra_but_org)
         return evidence
 
 

@@ -48,16 +48,14 @@ class InfraIndex:
             m = profiles(used["value"], used["account_id"], np.sqrt(used["n"].to_numpy(float)), idx)
             self.kinds.append((kind, strength, m))
 
-    def mean_match_within(self, members: np.ndarray, skip: tuple[str, ...] = ()) -> float:
-        """Mean :meth:`match` over every pair of ``members`` (one small Gram matrix per kind), leaving
-        out the kinds named in ``skip``."""
+    def mean_match_within(self, members: np.ndarray, without: str | None = None) -> tuple[float, float]:
+        """Mean :meth:`match` over every pair of ``members`` (one small Gram matrix per kind), and
+        the same leaving out the kind ``without`` - both from one pass over the kinds."""
         m = len(members)
         if m < 2 or not self.kinds:
-            return 0.0
-        miss = np.ones((m, m))
+            return 0.0, 0.0
+        miss, miss_without = np.ones((m, m)), np.ones((m, m))
         for kind, strength, profile in self.kinds:
-            if kind in skip:
-                continue
             # the members' rows as a small dense matrix over the values they use (numpy only:
             # scipy's per-call overhead dominated thousands of calls for the null groups)
             starts, ends = profile.indptr[members], profile.indptr[members + 1]
@@ -69,9 +67,12 @@ class InfraIndex:
             values, column = np.unique(profile.indices[pos], return_inverse=True)
             dense = np.zeros((m, len(values)))
             np.add.at(dense, (owner, column), profile.data[pos])
-            miss *= 1 - strength * np.clip(dense @ dense.T, 0, 1)
+            kept = 1 - strength * np.clip(dense @ dense.T, 0, 1)
+            miss *= kept
+            if kind != without:
+                miss_without *= kept
         i, j = np.triu_indices(m, 1)
-        return float((1 - miss[i, j]).mean())
+        return float((1 - miss[i, j]).mean()), float((1 - miss_without[i, j]).mean())
 
     def match(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """0..1 per pair: 1 - prod(1 - strength x overlap) over kinds, where overlap is the cosine
