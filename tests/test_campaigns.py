@@ -129,8 +129,6 @@ def _account(account_id: str, n_req: int, hours: float, *, scripted: bool) -> di
         "unique_share": 1.0,
         "popular_share": 0.0,
         "template_share": 0.5 if scripted else 0.0,
-        "cot_share": 0.5 if scripted else 0.0,
-        "grader_share": 0.0,
         "hour_entropy": 0.98 if scripted else 0.7,
         "gap_cv": 0.1 if scripted else 2.5,
         "gap_median": 60.0,

@@ -257,16 +257,14 @@ def _evidence_of(signals: pd.DataFrame, *, requests_each: int, typical: float):
     )
     idx = index(signals)
     no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
-    ordinary = {"n_req": typical, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    ordinary = {"n_req": typical, "template_share": 0, "elicit_share": 0}
     return GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
 
 
 def test_relay_evidence_needs_hand_overs_and_no_overlap():
     for overlap, expected in ((False, 1.0), (True, 0.0)):
         signals, _ = _relay_accounts(5, overlap=overlap)
-        signals = signals.assign(
-            popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, cot_share=0.0, grader_share=0.0
-        )
+        signals = signals.assign(popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, elicit_share=0.0)
         ev = _evidence_of(signals, requests_each=40, typical=5.0)
         assert ev(np.arange(5))[RELAY] == pytest.approx(expected)
 
@@ -279,9 +277,7 @@ def test_coverage_counts_only_prompts_no_other_account_sent():
     from clusterkit.campaigns.linking import InfraIndex
 
     signals, _ = _relay_accounts(4, overlap=True)
-    signals = signals.assign(
-        popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, cot_share=0.0, grader_share=0.0
-    )
+    signals = signals.assign(popular_share=0.0, hour_entropy=0.5, gap_cv=1.0, template_share=0.0, elicit_share=0.0)
     ids = signals["account_id"].tolist()
     # members 0-2 send items of their own and item "x"; member 0 and 1 both send "y"; the outsider
     # (account 3) sends "x" too
@@ -289,7 +285,7 @@ def test_coverage_counts_only_prompts_no_other_account_sent():
     prompts = pd.DataFrame(sent, columns=["account_id", "prompt_hash"]).assign(n=1)
     idx = index(signals)
     no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
-    ordinary = {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    ordinary = {"n_req": 5.0, "template_share": 0, "elicit_share": 0}
     ev = GroupEvidence(signals, prompts, no_infra, idx, ordinary, DetectParams())
     # 6 member rows: a0, a1, a2 are their own; y (twice, inside) and x (sent outside) are not
     assert ev(np.arange(3))["coverage sweep (accounts send disjoint prompts)"] == pytest.approx(3 / 6)
@@ -419,8 +415,7 @@ def test_tiny_accounts_do_not_look_scripted():
             "hour_entropy": 0.3,
             "gap_cv": 0.0,
             "template_share": 0.0,
-            "cot_share": 0.0,
-            "grader_share": 0.0,
+            "elicit_share": 0.0,
         }
     )
     ev = _evidence_of(signals, requests_each=2, typical=2.0)
@@ -467,14 +462,13 @@ def test_a_short_burst_opens_the_persistence_gate_only_behind_distinct_organisat
             "hour_entropy": 0.3,
             "gap_cv": 0.9,
             "template_share": 0.0,
-            "cot_share": 0.0,
-            "grader_share": 0.0,
+            "elicit_share": 0.0,
         }
     )
     ids = signals["account_id"].tolist()
     prompts = pd.DataFrame({"account_id": ids, "prompt_hash": ids, "n": signals["n_req"]})
     idx = index(signals)
-    ordinary = {"n_req": 5.0, "template_share": 0, "cot_share": 0, "grader_share": 0}
+    ordinary = {"n_req": 5.0, "template_share": 0, "elicit_share": 0}
     workers = np.arange(k)
     shared = [
         (a, kind, value, 40) for a in ids[:k] for kind, value in (("ip_prefix", "203.0.113"), ("user_agent", "bot/1"))

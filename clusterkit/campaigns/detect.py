@@ -20,6 +20,7 @@ from .evidence import (
     HINTS,
     WEIGHTS,
     GroupEvidence,
+    elicit_shares,
     individual,
     near_lift,
     score_evidence,
@@ -89,6 +90,7 @@ def detect(
     """
     params = params or DetectParams()
     signals = signals.reset_index(drop=True).copy()
+    signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], app_likeness)
     idx = index(signals)
     n = len(signals)
     # an edge needs COACT * coact + INFRA * infra >= edge_threshold with infra <= 1: pairs below

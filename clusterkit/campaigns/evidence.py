@@ -50,10 +50,15 @@ AUTOMATION = "machine or network evidence"
 #: that burst (an org's benchmark run over its own keys) are one organisation; a classroom's
 #: students share a school's network but send the same few questions (no coverage, no volume)
 DISGUISED = "distinct organisations on shared infrastructure"
+#: what the fixed part of the members' mined templates asks for, read by meaning in any language
+#: (:mod:`.intent`): the model's own reasoning, complete answers or grades - what a distillation
+#: campaign harvests - rather than a transformation of the user's text
+ELICIT = "templates elicit the model's reasoning, answers or grades"
 
-# Weights of the named evidences (they sum to 1.08: shared phrasing came in at the weight of shared
-# infrastructure, both an operator's fingerprint, leaving the others as they were).
-# Low-weight prompt hints: keyword lists only help.
+# Weights of the named evidences (they sum to 1.12: shared phrasing came in at the weight of shared
+# infrastructure, both an operator's fingerprint; what templates elicit, read by meaning, at the same
+# weight in place of two 0.02 regular-expression hints; the others as they were).
+# Low-weight prompt hint: "templated" only helps.
 WEIGHTS = {
     "sustained volume per account": 0.15,
     "coverage sweep (accounts send disjoint prompts)": 0.17,
@@ -69,8 +74,7 @@ WEIGHTS = {
     PHRASING: 0.08,
     "pivot to a new model within a day of release": 0.03,
     "templated prompts": 0.02,
-    "reasoning elicitation (chain of thought)": 0.02,
-    "grader / rubric prompts": 0.02,
+    ELICIT: 0.08,
 }
 # A campaign runs over time and at volume: a one-off burst (an evaluation) or a handful of
 # requests cannot be one, whatever else it looks like; and a group of busy people who talk about
@@ -83,8 +87,7 @@ MACHINE = (
     "shared client or infrastructure",
     NEAR,
     "templated prompts",
-    "reasoning elicitation (chain of thought)",
-    "grader / rubric prompts",
+    ELICIT,
     RELAY,
     SWARM,
     COHESION,
@@ -103,9 +106,27 @@ FIRES = 0.5
 #: per-account prompt hints: (evidence, signal column)
 HINTS = (
     ("templated prompts", "template_share"),
-    ("reasoning elicitation (chain of thought)", "cot_share"),
-    ("grader / rubric prompts", "grader_share"),
+    (ELICIT, "elicit_share"),
 )
+
+
+def elicitation(app_likeness: np.ndarray) -> np.ndarray:
+    """0..1 per mined template: how clearly its fixed part reads as eliciting the model's own
+    capability (1 at app-likeness 0, 0 from 0.5, where it reads as much as a transformation of the
+    user's text); 0 for NaN (no template, or a scripted follow-up)."""
+    return np.clip(1 - 2 * np.nan_to_num(np.asarray(app_likeness, dtype=float), nan=0.5), 0, 1)
+
+
+def elicit_shares(prompts: pd.DataFrame, accounts: pd.Series, app_likeness: Mapping[str, float] | None) -> np.ndarray:
+    """Per account of ``accounts``: the share of its requests in mined templates that elicit the
+    model's own capability, each weighted by :func:`elicitation` (0 where nothing was mined)."""
+    if not app_likeness or "template" not in prompts or prompts.empty:
+        return np.zeros(len(accounts))
+    weight = elicitation(prompts["template"].map(app_likeness).to_numpy(float)) * prompts["n"].to_numpy(float)
+    owner = prompts["account_id"].to_numpy()
+    sent = pd.Series(prompts["n"].to_numpy(float)).groupby(owner).sum()
+    share = pd.Series(weight).groupby(owner).sum() / sent
+    return accounts.map(share).fillna(0.0).to_numpy(float)
 
 
 #: the share of members at either end left out of a group's span (for "persistent")
@@ -160,7 +181,8 @@ class GroupEvidence:
         self.org = pd.factorize(signals["org_id"])[0] if "org_id" in signals else np.full(len(signals), -1)
         self.pivot = col("pivot_hours")
         self.near = col("near_lift")
-        self.hints = {column: col(column) for _, column in HINTS}
+        # (a hint the signals lack - no template was mined - is shown by no account)
+        self.hints = {column: np.nan_to_num(col(column)) for _, column in HINTS}
         self.first, self.last = epoch_seconds(signals["first_ts"]), epoch_seconds(signals["last_ts"])
         self.log_start = float(self.first.min()) if len(signals) else 0.0
         self.log_span = max(float(self.last.max() - self.first.min()), 1.0) if len(signals) else 1.0
@@ -315,7 +337,7 @@ class GroupEvidence:
             ),
         }
         for name, column in HINTS:
-            evidence[name] = _beyond(float(np.nanmean(self.hints[column][members])), typical[column])
+            evidence[name] = _beyond(float(np.nanmean(self.hints[column][members])), typical.get(column, 0.0))
         coverage = evidence["coverage sweep (accounts send disjoint prompts)"]
         evidence[SWARM] = self._swarm(members) * coverage
         # the same few questions asked by many (a classroom) are close together too: a sweep's

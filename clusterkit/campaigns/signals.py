@@ -23,11 +23,18 @@ from .intent import FOLLOW_UP
 __all__ = ["campaign_context", "campaign_templates", "detection_inputs", "min_family", "write_group_signals"]
 
 #: temp tables the detection scripts create (dropped after use)
-_TEMP = ("_req", "_prompt_pop", "_dup_size", "_hint", "_gaps", "_hours", "_pivot", "_infra", "_affix")
+_TEMP = ("_req", "_prompt_pop", "_dup_size", "_gaps", "_hours", "_pivot", "_infra", "_affix")
 #: a mined template needs this many distinct prompts sharing a prefix or suffix, at least
 MIN_FAMILY = 20
 #: ... and at least one in this many of the run's prompts
 FAMILY_SHARE = 2000
+#: a prompt's first or last line, shared whole, makes a template when this many distinct prompts
+#: share it (and one in this many of the run's prompts): an exact line is far rarer by chance than
+#: 40 shared characters that may run into the varying content
+MIN_LINE_FAMILY = 10
+LINE_FAMILY_SHARE = 4000
+#: ... and when it has at least this many characters ("Thanks!" is no wrapper)
+MIN_LINE_CHARS = 20
 #: prompts of each mined template read to find its whole fixed part
 TEMPLATE_SAMPLE = 50
 
@@ -39,6 +46,11 @@ def _sql(name: str) -> str:
 def min_family(n_prompts: int) -> int:
     """Distinct prompts that must share a prefix or suffix for it to count as a mined template."""
     return max(MIN_FAMILY, n_prompts // FAMILY_SHARE)
+
+
+def min_line_family(n_prompts: int) -> int:
+    """Distinct prompts that must share a whole first or last line for it to count as a template."""
+    return max(MIN_LINE_FAMILY, n_prompts // LINE_FAMILY_SHARE)
 
 
 @contextmanager
@@ -53,7 +65,14 @@ def _mine_templates(store: Any, run_id: int) -> None:
     """(Re)create the temp table ``_affix``: templates mined from a cluster run's prompts."""
     n_prompts = int(store.sql("SELECT count(*) AS n FROM cluster_labels WHERE run_id = ?", [run_id])["n"].iloc[0])
     store.run_script(
-        _sql("mined_affixes.sql"), {"run_id": run_id, "min_family": min_family(n_prompts), "follow_up": FOLLOW_UP}
+        _sql("mined_affixes.sql"),
+        {
+            "run_id": run_id,
+            "min_family": min_family(n_prompts),
+            "min_line_family": min_line_family(n_prompts),
+            "min_line": MIN_LINE_CHARS,
+            "follow_up": FOLLOW_UP,
+        },
     )
 
 

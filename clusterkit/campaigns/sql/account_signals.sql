@@ -19,13 +19,6 @@ CREATE OR REPLACE TEMP TABLE _dup_size AS
 SELECT dup_group, count(DISTINCT prompt_hash) AS n_prompts
 FROM cluster_labels WHERE run_id = $run_id AND dup_group >= 0 GROUP BY 1;
 
-CREATE OR REPLACE TEMP TABLE _hint AS
-SELECT prompt_hash,
-       regexp_matches(lower(text), '(step[ -]by[ -]step|internal reasoning|chain[ -]of[ -]thought|show (all )?your (work|reasoning)|think (it )?through|reasoning process|逐步|一步一步|推理过程)') AS cot,
-       regexp_matches(lower(text), '(rubric|grade the|score (the|each|this)|evaluate the (response|answer)|criteri|out of 10|评分|打分)') AS grader
-FROM prompts
-WHERE prompt_hash IN (SELECT prompt_hash FROM _prompt_pop);
-
 CREATE OR REPLACE TEMP TABLE _gaps AS
 SELECT account_id, t - lag(t) OVER (PARTITION BY account_id ORDER BY t, prompt_hash) AS gap FROM _req;
 
@@ -59,7 +52,7 @@ SELECT m.*,
 FROM modes AS m;
 
 SELECT a.account_id, a.n_req, a.n_prompts, a.first_ts, a.last_ts, a.span_hours, a.n_clusters, a.noise_share,
-       a.top_cluster_share, a.unique_share, a.popular_share, a.template_share, a.cot_share, a.grader_share,
+       a.top_cluster_share, a.unique_share, a.popular_share, a.template_share,
        coalesce(h.hour_entropy, 0) AS hour_entropy,
        coalesce(g.gap_cv, 0) AS gap_cv, coalesce(g.gap_median, 0) AS gap_median, pv.pivot_hours,
        i.user_agent, i.ip_prefix, i.org_id, i.system_hash,
@@ -78,12 +71,9 @@ FROM (
            max(c.share) AS top_cluster_share,
            avg((p.n_accounts = 1)::INTEGER) AS unique_share,
            avg((p.n_accounts >= 3)::INTEGER) AS popular_share,
-           avg((coalesce(d.n_prompts, 1) >= 3 OR af.template IS NOT NULL)::INTEGER) AS template_share,
-           avg(hint.cot::INTEGER) AS cot_share,
-           avg(hint.grader::INTEGER) AS grader_share
+           avg((coalesce(d.n_prompts, 1) >= 3 OR af.template IS NOT NULL)::INTEGER) AS template_share
     FROM _req AS r
     JOIN _prompt_pop AS p USING (prompt_hash)
-    JOIN _hint AS hint USING (prompt_hash)
     LEFT JOIN _dup_size AS d USING (dup_group)
     LEFT JOIN _affix AS af USING (prompt_hash)
     LEFT JOIN (
