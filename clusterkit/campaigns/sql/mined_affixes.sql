@@ -18,26 +18,23 @@ WITH base AS (
 ),
 t AS (SELECT prompt_hash, lower(regexp_replace(trim(text), '\s+', ' ', 'g')) AS s, later_turn FROM base),
 parts AS (SELECT prompt_hash, left(s, 40) AS head, right(s, 40) AS tail FROM t WHERE length(s) >= 100),
+-- (only the first and last non-blank lines are normalised: a long prompt has many lines)
 lines AS (
-    SELECT prompt_hash,
-           list_filter(
-               list_transform(string_split(text, chr(10)), lambda x: lower(regexp_replace(trim(x), '\s+', ' ', 'g'))),
-               lambda x: x <> ''
-           ) AS ls
-    FROM base
+    SELECT prompt_hash, list_filter(string_split(text, chr(10)), lambda x: trim(x) <> '') AS ls FROM base
 ),
 ends AS (
     SELECT prompt_hash, 0 AS kind, ls[1] AS line FROM lines WHERE len(ls) >= 2
     UNION ALL
     SELECT prompt_hash, 1 AS kind, ls[-1] AS line FROM lines WHERE len(ls) >= 2
 ),
+normalised AS (SELECT prompt_hash, kind, lower(regexp_replace(trim(line), '\s+', ' ', 'g')) AS line FROM ends),
 -- (kind: 0 a head, 1 a tail; rule: 0 the 40-character rule, 1 whole lines)
 candidate AS (
     SELECT prompt_hash, 0 AS kind, 0 AS rule, head AS fixed, count(*) OVER (PARTITION BY head) AS n FROM parts
     UNION ALL
     SELECT prompt_hash, 1, 0, tail, count(*) OVER (PARTITION BY tail) FROM parts
     UNION ALL
-    SELECT prompt_hash, kind, 1, line, count(*) OVER (PARTITION BY kind, line) FROM ends
+    SELECT prompt_hash, kind, 1, line, count(*) OVER (PARTITION BY kind, line) FROM normalised
     WHERE length(line) BETWEEN $min_line AND 300
 ),
 wrapped AS (
