@@ -13,9 +13,9 @@ from clusterkit.campaigns.evidence import (
     ELICIT,
     GroupEvidence,
     elicit_shares,
-    elicitation,
     score_evidence,
 )
+from clusterkit.campaigns.intent import elicitation
 from clusterkit.campaigns.linking import InfraIndex, index
 from clusterkit.campaigns.params import DetectParams
 from clusterkit.campaigns.signals import MIN_LINE_CHARS, MIN_LINE_FAMILY, _mine_templates
@@ -75,7 +75,8 @@ def _group(app: float | None):
     signals = pd.DataFrame({"account_id": prompts["account_id"].unique()}).assign(
         n_req=20, first_ts=t0, last_ts=t0 + pd.Timedelta(days=3), hour_entropy=0.7, gap_cv=1.4, template_share=0.0
     )
-    signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], likeness)
+    elicits = None if likeness is None else {t: float(elicitation(np.array([a]))[0]) for t, a in likeness.items()}
+    signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], elicits)
     idx = index(signals)
     no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
     typical = {"n_req": 5.0, "template_share": 0.0, "elicit_share": 0.0}
@@ -97,3 +98,47 @@ def test_templates_that_elicit_the_models_reasoning_are_machine_evidence():
         assert other[ELICIT] == 0.0
         assert score_evidence(other) < 0.5 * score_evidence(elicit)
     assert score_evidence(elicit) > score_evidence({**elicit, ELICIT: 0.0, AUTOMATION: 0.0})
+
+
+def _mined_turns(n_conversations: int) -> dict[str, str]:
+    db = _Db()
+    db.con.execute("CREATE TABLE prompts (prompt_hash VARCHAR, text VARCHAR, context VARCHAR)")
+    db.con.execute("CREATE TABLE cluster_labels (run_id BIGINT, prompt_hash VARCHAR)")
+    rows = [(f"f{i}", "请批判你之前的回答，并写出改进版本。", f"task {i}") for i in range(n_conversations)]
+    db.con.executemany("INSERT INTO prompts VALUES (?, ?, ?)", rows)
+    db.con.executemany("INSERT INTO cluster_labels VALUES (1, ?)", [(h,) for h, _, _ in rows])
+    _mine_templates(db, 1)
+    return dict(db.sql("SELECT prompt_hash, template FROM _affix").itertuples(index=False))
+
+
+def test_a_follow_up_turn_is_mined_as_rarely_as_a_whole_line():
+    """A scripted follow-up is a whole turn: sent in MIN_LINE_FAMILY conversations it is a template
+    (a campaign's dozen phrasings of "critique your answer" are each that rare), in fewer it is not."""
+    assert len(_mined_turns(MIN_LINE_FAMILY)) == MIN_LINE_FAMILY
+    assert _mined_turns(MIN_LINE_FAMILY - 1) == {}
+
+
+def test_follow_ups_are_read_for_elicitation_but_not_as_applications():
+    """ "Critique your answer and write a better one" asks for the model's own answers: its
+    elicitation is read like a wrapper's, while it still says nothing about an application."""
+    from clusterkit.campaigns.intent import FOLLOW_UP, INTENT_MODEL, app_likeness, template_intents
+    from clusterkit.embed import embed_texts, get_embedder
+
+    emb = get_embedder(model=INTENT_MODEL)
+    encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
+    follow_ups = [
+        "critique your previous answer and write an improved version.",
+        "now give a harder variant and solve it.",
+    ]
+    templates = pd.DataFrame(
+        {
+            "template": [f"{FOLLOW_UP}{t[:40]} …" for t in follow_ups] + ["translate the customer email below int …"],
+            "n_prompts": [12, 12, 30],
+            "texts": [[t] * 3 for t in follow_ups] + [["translate the customer email below into spanish: a"] * 3],
+        }
+    )
+    out = template_intents(templates, encode)
+    assert out["app_likeness"].iloc[:2].isna().all() and out["app_likeness"].iloc[2] > 0.5
+    assert (out["elicits"].iloc[:2] > 0).all(), out
+    assert out["elicits"].iloc[2] == 0.0
+    assert out["elicits"].tolist() == pytest.approx(elicitation(app_likeness(out["fixed"].tolist(), encode)).tolist())

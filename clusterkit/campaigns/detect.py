@@ -25,6 +25,7 @@ from .evidence import (
     near_lift,
     score_evidence,
 )
+from .intent import elicitation
 from .linking import (
     COACT_WEIGHT,
     CONTENT_CORE,
@@ -71,6 +72,7 @@ def detect(
     infra_used: pd.DataFrame | None = None,
     neighbours: tuple[np.ndarray, np.ndarray] | None = None,
     app_likeness: Mapping[str, float] | None = None,
+    elicits: Mapping[str, float] | None = None,
     params: DetectParams | None = None,
 ) -> Detection:
     """Score every account and group coordinated ones into campaigns.
@@ -86,11 +88,15 @@ def detect(
 
     ``app_likeness`` maps mined templates (``prompts["template"]``) to how much their fixed part
     reads as a transformation of the user's own text (:mod:`.intent`): a group whose traffic is one
-    such task is an application, not a campaign.
+    such task is an application, not a campaign. ``elicits`` maps them (scripted follow-ups too) to
+    how clearly their fixed part asks for the model's own reasoning, answers or grades
+    (:func:`.intent.elicitation`; derived from ``app_likeness`` when not given).
     """
     params = params or DetectParams()
     signals = signals.reset_index(drop=True).copy()
-    signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], app_likeness)
+    if elicits is None and app_likeness:
+        elicits = dict(zip(app_likeness, elicitation(np.fromiter(app_likeness.values(), dtype=float))))
+    signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], elicits)
     idx = index(signals)
     n = len(signals)
     # an edge needs COACT * coact + INFRA * infra >= edge_threshold with infra <= 1: pairs below

@@ -110,19 +110,13 @@ HINTS = (
 )
 
 
-def elicitation(app_likeness: np.ndarray) -> np.ndarray:
-    """0..1 per mined template: how clearly its fixed part reads as eliciting the model's own
-    capability (1 at app-likeness 0, 0 from 0.5, where it reads as much as a transformation of the
-    user's text); 0 for NaN (no template, or a scripted follow-up)."""
-    return np.clip(1 - 2 * np.nan_to_num(np.asarray(app_likeness, dtype=float), nan=0.5), 0, 1)
-
-
-def elicit_shares(prompts: pd.DataFrame, accounts: pd.Series, app_likeness: Mapping[str, float] | None) -> np.ndarray:
+def elicit_shares(prompts: pd.DataFrame, accounts: pd.Series, elicits: Mapping[str, float] | None) -> np.ndarray:
     """Per account of ``accounts``: the share of its requests in mined templates that elicit the
-    model's own capability, each weighted by :func:`elicitation` (0 where nothing was mined)."""
-    if not app_likeness or "template" not in prompts or prompts.empty:
+    model's own capability, each weighted by its elicitation (``elicits``, :func:`.intent.elicitation`;
+    0 where nothing was mined)."""
+    if not elicits or "template" not in prompts or prompts.empty:
         return np.zeros(len(accounts))
-    weight = elicitation(prompts["template"].map(app_likeness).to_numpy(float)) * prompts["n"].to_numpy(float)
+    weight = np.nan_to_num(prompts["template"].map(elicits).to_numpy(float)) * prompts["n"].to_numpy(float)
     owner = prompts["account_id"].to_numpy()
     sent = pd.Series(prompts["n"].to_numpy(float)).groupby(owner).sum()
     share = pd.Series(weight).groupby(owner).sum() / sent

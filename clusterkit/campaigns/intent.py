@@ -24,6 +24,7 @@ __all__ = [
     "PROTOTYPES",
     "TEMPERATURE",
     "app_likeness",
+    "elicitation",
     "fixed_part",
     "template_intents",
 ]
@@ -126,18 +127,27 @@ def app_likeness(fixed: Sequence[str], encode: Callable[[list[str]], np.ndarray]
     return 1 / (1 + np.exp(-(transform - elicit) / (TEMPERATURE * spread)))
 
 
-def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
-    """``templates`` (template, n_prompts, texts) with each one's fixed part and app-likeness.
+def elicitation(app_likeness: np.ndarray) -> np.ndarray:
+    """0..1 per mined template: how clearly its fixed part reads as eliciting the model's own
+    capability (1 at app-likeness 0, 0 from 0.5, where it reads as much as a transformation of the
+    user's text); 0 for NaN (no template)."""
+    return np.clip(1 - 2 * np.nan_to_num(np.asarray(app_likeness, dtype=float), nan=0.5), 0, 1)
 
-    A scripted follow-up has none (NaN): "translate your answer" transforms the model's own previous
-    answer, not a user's text, so it says nothing about an application either way."""
+
+def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.ndarray]) -> pd.DataFrame:
+    """``templates`` (template, n_prompts, texts) with each one's fixed part, app-likeness and
+    elicitation (:func:`elicitation`).
+
+    A scripted follow-up has no app-likeness (NaN): "translate your answer" transforms the model's
+    own previous answer, not a user's text, so it says nothing about an application either way. Its
+    elicitation is read all the same: "now give a harder variant and solve it" asks for the model's
+    own answers, whatever the conversation before it."""
     out = templates[["template", "n_prompts"]].copy()
     out["fixed"] = [
         fixed_part(t.removeprefix(FOLLOW_UP), list(x)) for t, x in zip(templates["template"], templates["texts"])
     ]
-    likeness = np.full(len(out), np.nan)
+    likeness = app_likeness(out["fixed"].tolist(), encode) if len(out) else np.zeros(0)
     wrapper = ~out["template"].str.startswith(FOLLOW_UP).to_numpy(bool)
-    if wrapper.any():
-        likeness[wrapper] = app_likeness(out["fixed"][wrapper].tolist(), encode)
-    out["app_likeness"] = likeness
+    out["app_likeness"] = np.where(wrapper, likeness, np.nan)
+    out["elicits"] = elicitation(likeness)
     return out

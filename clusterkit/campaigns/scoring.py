@@ -62,7 +62,7 @@ def _template_intents(templates: pd.DataFrame, embedder: Any) -> tuple[pd.DataFr
     from .intent import INTENT_MODEL, template_intents
 
     if templates.empty:
-        return templates.assign(fixed=[], app_likeness=[]), "no mined templates"
+        return templates.assign(fixed=[], app_likeness=[], elicits=[]), "no mined templates"
     try:
         emb = embedder if embedder is not None else get_embedder(model=INTENT_MODEL)
         encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
@@ -112,6 +112,7 @@ def score(
             infra_used=inputs["infra"],
             neighbours=neighbours,
             app_likeness=dict(zip(intents["template"], intents["app_likeness"])) if intents is not None else None,
+            elicits=dict(zip(intents["template"], intents["elicits"])) if intents is not None else None,
             params=params,
         )
         signals = det.signals

@@ -9,8 +9,9 @@
 --     phrasings of the same request, each too rare or too short for the 40-character rule.
 -- A prompt in several keeps the one most prompts share (a 40-character rule first on ties).
 -- A later turn of a conversation is a *scripted follow-up* (template intent.FOLLOW_UP || its first 40 characters
--- || ' …') at any length when $min_family distinct conversations send it: its earlier turns are the
--- varying content ("now give a harder variant", "translate your answer to German").
+-- || ' …') at any length when $min_line_family distinct conversations send it (a whole turn, as rare
+-- by chance as a whole line): its earlier turns are the varying content ("now give a harder
+-- variant", "translate your answer to German").
 CREATE OR REPLACE TEMP TABLE _affix AS
 WITH base AS (
     SELECT prompt_hash, text, context IS NOT NULL AS later_turn
@@ -47,7 +48,7 @@ turns AS (
     SELECT prompt_hash, left(s, 40) AS turn FROM t
     WHERE later_turn AND prompt_hash NOT IN (SELECT prompt_hash FROM wrapped)
 ),
-scripted AS (SELECT turn FROM turns GROUP BY 1 HAVING count(*) >= $min_family)
+scripted AS (SELECT turn FROM turns GROUP BY 1 HAVING count(*) >= $min_line_family)
 SELECT prompt_hash, template FROM wrapped
 UNION ALL
 SELECT prompt_hash, $follow_up || turn || ' …' AS template FROM turns JOIN scripted USING (turn);
