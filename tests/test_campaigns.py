@@ -186,6 +186,50 @@ def test_detect_on_hand_made_signals():
     assert set(det.edges[["a", "b"]].to_numpy().ravel()) == {"a0", "a1", "a2"}
 
 
+def test_people_co_active_with_a_scripted_fleet_are_not_its_members():
+    """Six clockwork workers sweep three regions together; two people ask about the same regions in
+    the same windows, at volume, with human gaps: co-activity links all eight, but the two are off
+    the fleet's pace and leave its group - neither flagged nor counted in its evidence."""
+    signals = pd.DataFrame(
+        [_account(f"w{i}", 60, 48, scripted=True) for i in range(6)]
+        + [_account(f"h{i}", 60, 48, scripted=False) for i in range(2)]
+        + [_account(f"c{i}", 4, 2, scripted=False) for i in range(4)]  # casual users elsewhere
+    )
+    names = signals["account_id"].tolist()
+    cells = pd.DataFrame(
+        [c for a in names[:8] for c in _cells(a, range(3), range(8), 5)]
+        + [c for i, a in enumerate(names[8:]) for c in _cells(a, [5 + i], [i], 4)]
+    )
+    prompts = pd.DataFrame(
+        [{"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1} for a in names for j in range(60 if a[0] != "c" else 4)]
+    )
+    det = detect(signals, cells, prompts, params=DetectParams(min_campaign_accounts=3))
+    assert len(det.edges) == 28  # all eight linked with all
+    flagged = set(det.accounts.loc[det.accounts["flagged"], "account_id"])
+    assert flagged == {f"w{i}" for i in range(6)}
+    assert det.campaigns["members"][0] == [f"w{i}" for i in range(6)]
+
+
+def test_off_pace_members_only_where_the_group_keeps_clockwork_pace():
+    from clusterkit.campaigns.evidence import GroupEvidence
+    from clusterkit.campaigns.linking import InfraIndex, index
+
+    signals = pd.DataFrame(
+        [_account(f"w{i}", 60, 48, scripted=True) for i in range(4)]
+        + [_account(f"h{i}", 60, 48, scripted=False) for i in range(4)]
+        + [_account("few", 3, 1, scripted=False)]
+    )
+    signals.loc[signals["account_id"] == "h3", "gap_cv"] = 0.5  # irregular, but not far off a fleet's pace
+    prompts = pd.DataFrame([{"account_id": a, "prompt_hash": f"{a}-0", "n": 1} for a in signals["account_id"]])
+    idx = index(signals)
+    no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
+    evidence = GroupEvidence(signals, prompts, no_infra, idx, {"n_req": 5.0}, DetectParams())
+    fleet = np.array([0, 1, 2, 3, 4, 7, 8])  # four workers, one person, h3 and one with too few requests to tell
+    assert evidence.off_pace(fleet).tolist() == [False] * 4 + [True, False, False]
+    people = np.array([4, 5, 6, 0])  # mostly human: nobody is off its pace
+    assert not evidence.off_pace(people).any()
+
+
 def test_coordination_floor_drops_only_pairs_below_it():
     """Pairs below the floor can never become edges; the rest keep their exact weights, whether
     found all at once or a block of accounts at a time."""

@@ -129,11 +129,21 @@ SPAN_TRIM = 0.1
 MIN_TIMED_REQUESTS = 5
 
 
+#: a coefficient of variation of the gaps from which timing reads as wholly human (bursty people
+#: exceed 1; a Poisson stream is 1; clockwork is near 0)
+HUMAN_GAP_CV = 1.5
+
+
+def regularity(gap_cv: np.ndarray) -> np.ndarray:
+    """0..1 per account: how clockwork its timing is (1 at gap CV 0, 0 from ``HUMAN_GAP_CV``; NaN stays NaN)."""
+    return np.clip(1 - np.asarray(gap_cv, dtype=float) / HUMAN_GAP_CV, 0, 1)
+
+
 def _scripted(gap_cv: np.ndarray) -> float:
     """0..1 from the median coefficient of variation of the gaps (0 for clockwork, >1 for people),
     over the members with enough requests to tell; 0 when none has."""
     known = gap_cv[~np.isnan(gap_cv)]
-    return float(np.clip(1 - np.median(known) / 1.5, 0, 1)) if len(known) else 0.0
+    return float(regularity(np.median(known))) if len(known) else 0.0
 
 
 def _beyond(share: float, ordinary: float) -> float:
@@ -222,6 +232,20 @@ class GroupEvidence:
         if not len(items):
             return 0.0
         return float((self.owners[items] == 1).mean())
+
+    def off_pace(self, members: np.ndarray) -> np.ndarray:
+        """The members whose timing is unlike the group's: where the members that send enough to
+        tell mostly keep clockwork pace (their median :func:`regularity` at least ``FIRES``), those
+        less regular than that median by ``FIRES`` or more - a person whose co-activity with a
+        scripted fleet took them in. None where the group is not scripted."""
+        regular = regularity(self.gap_cv[np.asarray(members, dtype=np.int64)])
+        timed = ~np.isnan(regular)
+        if timed.sum() * 2 <= len(regular):
+            return np.zeros(len(regular), dtype=bool)
+        pace = float(np.median(regular[timed]))
+        if pace < FIRES:
+            return np.zeros(len(regular), dtype=bool)
+        return timed & (np.nan_to_num(regular, nan=1.0) <= pace - FIRES)
 
     def _application(self, members: np.ndarray) -> float:
         """0..1: how much of the members' traffic is one task over their users' own text - the
@@ -362,7 +386,7 @@ def individual(signals: pd.DataFrame, typical: float) -> tuple[np.ndarray, list[
     """A small score (< 0.5, never a flag on its own) from one account's own behaviour, for ranking."""
     volume = np.clip(signals["n_req"].to_numpy(float) / (8 * typical), 0, 1)
     clock = signals["hour_entropy"].to_numpy(float)
-    regular = np.clip(1 - signals["gap_cv"].to_numpy(float) / 1.5, 0, 1) * (signals["n_req"].to_numpy() >= 5)
+    regular = regularity(signals["gap_cv"].to_numpy(float)) * (signals["n_req"].to_numpy() >= MIN_TIMED_REQUESTS)
     near = np.clip((signals["near_lift"].fillna(1).to_numpy(float) - 1) / 1.5, 0, 1) if "near_lift" in signals else 0
     score = 0.4 * (0.3 * volume + 0.2 * clock + 0.2 * regular + 0.3 * near)
     reasons = []
