@@ -220,13 +220,15 @@ def test_off_pace_members_only_where_the_group_keeps_clockwork_pace():
         + [_account("few", 3, 1, scripted=False)]
     )
     signals.loc[signals["account_id"] == "h3", "gap_cv"] = 0.5  # irregular, but not far off a fleet's pace
+    signals.loc[signals["account_id"] == "h2", "gap_cv"] = 1.0  # a worker sleeping at random (Poisson)
     prompts = pd.DataFrame([{"account_id": a, "prompt_hash": f"{a}-0", "n": 1} for a in signals["account_id"]])
     idx = index(signals)
     no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
     evidence = GroupEvidence(signals, prompts, no_infra, idx, {"n_req": 5.0}, DetectParams())
-    fleet = np.array([0, 1, 2, 3, 4, 7, 8])  # four workers, one person, h3 and one with too few requests to tell
-    assert evidence.off_pace(fleet).tolist() == [False] * 4 + [True, False, False]
-    people = np.array([4, 5, 6, 0])  # mostly human: nobody is off its pace
+    # four workers, one person, the random sleeper, h3 and one with too few requests to tell
+    fleet = np.array([0, 1, 2, 3, 4, 6, 7, 8])
+    assert evidence.off_pace(fleet).tolist() == [False] * 4 + [True, False, False, False]
+    people = np.array([4, 5, 0, 1])  # half human: nobody is off its pace
     assert not evidence.off_pace(people).any()
 
 

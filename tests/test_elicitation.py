@@ -118,27 +118,31 @@ def test_a_follow_up_turn_is_mined_as_rarely_as_a_whole_line():
     assert _mined_turns(MIN_LINE_FAMILY - 1) == {}
 
 
+@pytest.mark.slow
 def test_follow_ups_are_read_for_elicitation_but_not_as_applications():
     """ "Critique your answer and write a better one" asks for the model's own answers: its
-    elicitation is read like a wrapper's, while it still says nothing about an application."""
-    from clusterkit.campaigns.intent import FOLLOW_UP, INTENT_MODEL, app_likeness, template_intents
+    elicitation is read like a wrapper's, while it still says nothing about an application; a
+    follow-up too short to read ("why?", "谢谢") elicits nothing, whatever the model makes of it."""
+    from clusterkit.campaigns.intent import FOLLOW_UP, INTENT_MODEL, MIN_READ_BYTES, template_intents
     from clusterkit.embed import embed_texts, get_embedder
 
     emb = get_embedder(model=INTENT_MODEL)
     encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
     follow_ups = [
         "critique your previous answer and write an improved version.",
-        "now give a harder variant and solve it.",
+        "请更深入地解释你上一个回答。",
+        "why?",
+        "谢谢",
     ]
+    assert [len(t.encode()) >= MIN_READ_BYTES for t in follow_ups] == [True, True, False, False]
     templates = pd.DataFrame(
         {
             "template": [f"{FOLLOW_UP}{t[:40]} …" for t in follow_ups] + ["translate the customer email below int …"],
-            "n_prompts": [12, 12, 30],
+            "n_prompts": [12, 12, 12, 12, 30],
             "texts": [[t] * 3 for t in follow_ups] + [["translate the customer email below into spanish: a"] * 3],
         }
     )
     out = template_intents(templates, encode)
-    assert out["app_likeness"].iloc[:2].isna().all() and out["app_likeness"].iloc[2] > 0.5
-    assert (out["elicits"].iloc[:2] > 0).all(), out
-    assert out["elicits"].iloc[2] == 0.0
-    assert out["elicits"].tolist() == pytest.approx(elicitation(app_likeness(out["fixed"].tolist(), encode)).tolist())
+    assert out["app_likeness"].iloc[:4].isna().all() and out["app_likeness"].iloc[4] > 0.5
+    assert (out["elicits"].iloc[:2] > 0.5).all(), out
+    assert (out["elicits"].iloc[2:] == 0.0).all(), out

@@ -132,6 +132,8 @@ MIN_TIMED_REQUESTS = 5
 #: a coefficient of variation of the gaps from which timing reads as wholly human (bursty people
 #: exceed 1; a Poisson stream is 1; clockwork is near 0)
 HUMAN_GAP_CV = 1.5
+#: the gap CV of arrivals at random (a Poisson stream): a scripted worker may sleep at random
+RANDOM_GAP_CV = 1.0
 
 
 def regularity(gap_cv: np.ndarray) -> np.ndarray:
@@ -234,18 +236,20 @@ class GroupEvidence:
         return float((self.owners[items] == 1).mean())
 
     def off_pace(self, members: np.ndarray) -> np.ndarray:
-        """The members whose timing is unlike the group's: where the members that send enough to
-        tell mostly keep clockwork pace (their median :func:`regularity` at least ``FIRES``), those
-        less regular than that median by ``FIRES`` or more - a person whose co-activity with a
-        scripted fleet took them in. None where the group is not scripted."""
-        regular = regularity(self.gap_cv[np.asarray(members, dtype=np.int64)])
-        timed = ~np.isnan(regular)
-        if timed.sum() * 2 <= len(regular):
-            return np.zeros(len(regular), dtype=bool)
-        pace = float(np.median(regular[timed]))
-        if pace < FIRES:
-            return np.zeros(len(regular), dtype=bool)
-        return timed & (np.nan_to_num(regular, nan=1.0) <= pace - FIRES)
+        """The members whose timing is unlike the group's: where more than half the members send
+        enough to tell and the group's timing reads as scripted (its "scripted regular timing", at
+        least ``FIRES``), those less regular than that by ``FIRES`` or more and burstier than a random
+        stream (gap CV above ``RANDOM_GAP_CV``) - a person whose co-activity with a scripted fleet
+        took them in. (A worker given random sleeps, a Poisson stream at CV 1, stays.) None where
+        the group is not scripted."""
+        cv = self.gap_cv[np.asarray(members, dtype=np.int64)]
+        timed = ~np.isnan(cv)
+        pace = _scripted(cv)
+        if timed.sum() * 2 <= len(cv) or pace < FIRES:
+            return np.zeros(len(cv), dtype=bool)
+        return (
+            timed & (regularity(np.where(timed, cv, 0.0)) <= pace - FIRES) & (np.where(timed, cv, 0.0) > RANDOM_GAP_CV)
+        )
 
     def _application(self, members: np.ndarray) -> float:
         """0..1: how much of the members' traffic is one task over their users' own text - the

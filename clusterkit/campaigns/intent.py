@@ -21,6 +21,7 @@ __all__ = [
     "FIXED_CHARS",
     "FOLLOW_UP",
     "INTENT_MODEL",
+    "MIN_READ_BYTES",
     "PROTOTYPES",
     "TEMPERATURE",
     "app_likeness",
@@ -36,6 +37,10 @@ __all__ = [
 INTENT_MODEL = "multilingual"
 #: the fixed part of a template is cut to this many characters
 FIXED_CHARS = 300
+#: a fixed part shorter than this many bytes of UTF-8 is too short to read for what it asks ("why?",
+#: "thanks", "谢谢" read as eliciting under the intent model): its elicitation is 0 (a CJK character
+#: is three bytes: "请更深入地解释你上一个回答。" is 42)
+MIN_READ_BYTES = 20
 #: how a mined scripted follow-up (a later turn many conversations send) is marked (sql/mined_affixes.sql)
 FOLLOW_UP = "↩ "
 #: softmax temperature over the two kinds' similarities, in units of the spread (standard deviation)
@@ -141,13 +146,15 @@ def template_intents(templates: pd.DataFrame, encode: Callable[[list[str]], np.n
     A scripted follow-up has no app-likeness (NaN): "translate your answer" transforms the model's
     own previous answer, not a user's text, so it says nothing about an application either way. Its
     elicitation is read all the same: "now give a harder variant and solve it" asks for the model's
-    own answers, whatever the conversation before it."""
+    own answers, whatever the conversation before it - where its fixed part is long enough to read
+    (``MIN_READ_BYTES``)."""
     out = templates[["template", "n_prompts"]].copy()
     out["fixed"] = [
         fixed_part(t.removeprefix(FOLLOW_UP), list(x)) for t, x in zip(templates["template"], templates["texts"])
     ]
-    likeness = app_likeness(out["fixed"].tolist(), encode) if len(out) else np.zeros(0)
+    likeness = app_likeness(out["fixed"].tolist(), encode)
     wrapper = ~out["template"].str.startswith(FOLLOW_UP).to_numpy(bool)
     out["app_likeness"] = np.where(wrapper, likeness, np.nan)
-    out["elicits"] = elicitation(likeness)
+    readable = np.array([len(f.encode("utf-8")) >= MIN_READ_BYTES for f in out["fixed"]], dtype=bool)
+    out["elicits"] = np.where(readable, elicitation(likeness), 0.0)
     return out

@@ -54,7 +54,7 @@ MAX_TEMPLATES_RECORDED = 50
 
 
 def _template_intents(templates: pd.DataFrame, embedder: Any) -> tuple[pd.DataFrame | None, str]:
-    """App-likeness of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
+    """App-likeness and elicitation of every mined template (:mod:`.intent`), embedded with ``embedder`` or the
     bundled multilingual model (:data:`.intent.INTENT_MODEL`, whatever model the map was built with);
     (None, why) when that model cannot be loaded here."""
     from ..embed import embed_texts, get_embedder
@@ -168,9 +168,14 @@ def score(
             "templates": []
             if intents is None
             else [
-                {"fixed": f, "prompts": int(n), "app_likeness": None if np.isnan(a) else round(float(a), 3)}
-                for f, n, a in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
-                    ["fixed", "n_prompts", "app_likeness"]
+                {
+                    "fixed": f,
+                    "prompts": int(n),
+                    "app_likeness": None if np.isnan(a) else round(float(a), 3),
+                    "elicits": round(float(e), 3),
+                }
+                for f, n, a, e in intents.nlargest(MAX_TEMPLATES_RECORDED, "n_prompts")[
+                    ["fixed", "n_prompts", "app_likeness", "elicits"]
                 ].itertuples(index=False)
             ],
         }

@@ -49,7 +49,8 @@ def min_family(n_prompts: int) -> int:
 
 
 def min_line_family(n_prompts: int) -> int:
-    """Distinct prompts that must share a whole first or last line for it to count as a template."""
+    """Distinct prompts that must share a whole first or last line (or conversations a whole later
+    turn: a scripted follow-up) for it to count as a template."""
     return max(MIN_LINE_FAMILY, n_prompts // LINE_FAMILY_SHARE)
 
 
