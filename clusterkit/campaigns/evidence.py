@@ -247,9 +247,8 @@ class GroupEvidence:
         pace = _scripted(cv)
         if timed.sum() * 2 <= len(cv) or pace < FIRES:
             return np.zeros(len(cv), dtype=bool)
-        return (
-            timed & (regularity(np.where(timed, cv, 0.0)) <= pace - FIRES) & (np.where(timed, cv, 0.0) > RANDOM_GAP_CV)
-        )
+        known = np.where(timed, cv, 0.0)
+        return timed & (regularity(known) <= pace - FIRES) & (known > RANDOM_GAP_CV)
 
     def _application(self, members: np.ndarray) -> float:
         """0..1: how much of the members' traffic is one task over their users' own text - the
