@@ -489,3 +489,90 @@ def test_an_unflagged_groups_reasons_name_each_missing_signal_once(scored):
     for missing in lacking:
         names = [n.strip() for n in missing.split(", ")]
         assert len(names) == len(set(names)), missing
+
+
+def _infra_rows(accounts, kind: str, values, n: int = 10) -> list[dict]:
+    return [{"account_id": a, "kind": kind, "value": v, "n": n} for a in accounts for v in values]
+
+
+def test_groups_linked_across_as_much_as_within_are_one_operation():
+    """Two pieces of one swarm share its addresses and client as much as each does within itself:
+    one operation. A campaign sharing only a common client with them, or content-linked to them
+    by a pair or two, is not."""
+    from scipy.sparse import coo_matrix
+
+    from clusterkit.campaigns.linking import InfraIndex, index, operations
+
+    names = [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(10)] + [f"c{i}" for i in range(8)]
+    names += [f"o{i}" for i in range(200)]  # ordinary accounts: the rare values stay rare
+    idx = index(pd.DataFrame({"account_id": names}))
+    swarm = names[:20]
+    infra = pd.DataFrame(
+        _infra_rows(swarm, "ip_prefix", ["10.0.1", "10.0.2", "10.0.3"])
+        + _infra_rows(swarm, "system_hash", ["sys-1"])
+        + _infra_rows(names[:28], "user_agent", ["httpx/0.27"])  # the third campaign's client too
+        + _infra_rows(names[20:28], "ip_prefix", ["10.7.7"])
+        + [{"account_id": a, "kind": "ip_prefix", "value": f"192.168.{i}", "n": 3} for i, a in enumerate(names[28:])]
+    )
+    groups = [np.arange(0, 10), np.arange(10, 20), np.arange(20, 28)]
+    # content: the third campaign's accounts all linked among themselves, two of them to the swarm once
+    pairs = [(i, j) for i in range(20, 28) for j in range(i + 1, 28)] + [(0, 20), (1, 21)]
+    r, c = np.array(pairs).T
+    m = coo_matrix((np.ones(len(r)), (r, c)), shape=(len(names), len(names))).tocsr()
+    labels, how = operations(groups, len(names), InfraIndex(infra, idx), [("one semantic sweep", m + m.T)])
+    assert labels[0] == labels[1] != labels[2]
+    assert how == ["shared infrastructure", "shared infrastructure", None]
+    # the same content links across as within: the third group is one with the first
+    pairs = [(i, j) for i in range(20) for j in range(20, 28)] + [
+        (i, j) for i in range(20, 28) for j in range(i + 1, 28)
+    ]
+    r, c = np.array(pairs).T
+    m = coo_matrix((np.ones(len(r)), (r, c)), shape=(len(names), len(names))).tocsr()
+    no_infra = InfraIndex(pd.DataFrame(columns=["account_id", "kind", "value", "n"]), idx)
+    labels, how = operations(groups, len(names), no_infra, [("one semantic sweep", m + m.T)])
+    assert labels[0] == labels[2] and labels[1] == labels[2]
+    assert how == ["one semantic sweep"] * 3
+
+
+def test_a_fleet_working_in_two_shifts_from_one_network_is_one_campaign():
+    """Six scripted workers sweep three regions on day one, six more on day three, all through one
+    proxy network with one system prompt: never active together, each shift its own linked group,
+    both flagged - and one campaign, with the groups it joined in its reasons. A second fleet with
+    its own network, in other regions, stays apart."""
+    shift = {f"w{i}": 0 for i in range(6)} | {f"w{i}": 12 for i in range(6, 12)} | {f"x{i}": 0 for i in range(6)}
+    signals = pd.DataFrame(
+        [_account(a, 60, 20, scripted=True) for a in shift]
+        + [_account(f"c{i}", 4, 2, scripted=False) for i in range(60)]
+    )
+    start = pd.Timestamp("2026-03-01", tz="UTC")
+    for a, w in shift.items():
+        signals.loc[signals["account_id"] == a, "first_ts"] = start + pd.Timedelta(hours=6 * w)
+        signals.loc[signals["account_id"] == a, "last_ts"] = start + pd.Timedelta(hours=6 * w + 20)
+    cells = pd.DataFrame(
+        [c for a, w in shift.items() for c in _cells(a, range(3) if a[0] == "w" else range(6, 9), range(w, w + 4), 5)]
+        + [c for i in range(60) for c in _cells(f"c{i}", [10 + i % 20], [i % 16], 4)]
+    )
+    names = signals["account_id"].tolist()
+    prompts = pd.DataFrame(
+        [{"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1} for a in names for j in range(60 if a[0] != "c" else 4)]
+    )
+    fleet = [a for a in shift if a[0] == "w"]
+    infra = pd.DataFrame(
+        # (each address used by half the fleet's workers: few enough to be rare in this small log)
+        [
+            r
+            for i, a in enumerate(fleet)
+            for r in _infra_rows([a], "ip_prefix", [f"10.0.{i % 4}", f"10.0.{(i + 1) % 4}"])
+        ]
+        + _infra_rows([a for a in shift if a[0] == "x"], "ip_prefix", ["10.5.5"])
+        + _infra_rows(fleet, "system_hash", ["sys-w"])
+        + [{"account_id": f"c{i}", "kind": "ip_prefix", "value": f"10.9.{i}", "n": 4} for i in range(60)]
+    )
+    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(min_campaign_accounts=3))
+    flagged = det.campaigns[det.campaigns["flagged"]]
+    assert sorted(map(sorted, flagged["members"])) == [sorted(fleet), sorted(f"x{i}" for i in range(6))]
+    (merge,) = det.merges
+    assert merge["accounts"] == 12 and merge["linked_by"] == "shared infrastructure" and len(merge["groups"]) == 2
+    acc = det.accounts.set_index("account_id")
+    assert acc.loc[fleet, "campaign_id"].nunique() == 1
+    assert f"one operation of groups {', '.join(merge['groups'])}" in acc.loc["w0", "reasons"]

@@ -39,6 +39,7 @@ from .linking import (
     coordination,
     cores,
     index,
+    operations,
     successions,
 )
 from .params import FALLBACK_THRESHOLD, MIN_CAMPAIGN_SCORE, DetectParams
@@ -62,6 +63,8 @@ class Detection:
     signals: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: per pass: candidates tested, whether they were calibrated, and the pool of ordinary accounts
     calibration: list[dict[str, Any]] = field(default_factory=list)
+    #: flagged groups joined as one operation: the campaign kept, the groups joined, the link
+    merges: list[dict[str, Any]] = field(default_factory=list)
 
 
 def detect(
@@ -196,8 +199,6 @@ def detect(
             {"pass": pass_no, "candidates": len(groups), "calibrated": cal is not None, "pool": cal.pool if cal else 0}
         )
         for k, (member_idx, evidence, score) in enumerate(zip(groups, evidences, raw)):
-            members = signals.iloc[member_idx]
-            fired = [name for name in (*WEIGHTS, DISGUISED) if evidence[name] >= FIRES]
             flagged = (
                 bool(cal.q_values[k] <= params.fdr and score >= MIN_CAMPAIGN_SCORE)
                 if cal is not None
@@ -208,56 +209,117 @@ def detect(
                     "p_value": float(cal.p_values[k]),
                     "q_value": float(cal.q_values[k]),
                     "expected_false_groups": float(cal.expected_false[k]),
+                    "tested": len(groups),
                 }
                 if cal is not None
-                else {"p_value": None, "q_value": None, "expected_false_groups": None}
+                else {"p_value": None, "q_value": None, "expected_false_groups": None, "tested": len(groups)}
             )
             campaign_id = f"C{len(campaigns) + 1:03d}"
-            campaigns.append(
-                {
-                    "campaign_id": campaign_id,
-                    "score": float(score),
-                    "flagged": flagged,
-                    **confidence,
-                    "accounts": len(member_idx),
-                    "requests": int(members["n_req"].sum()),
-                    "first_seen": members["first_ts"].min(),
-                    "last_seen": members["last_ts"].max(),
-                    "signals": fired,
-                    "evidence": evidence,
-                    "members": members["account_id"].tolist(),
-                    "pass": pass_no,
-                }
+            campaigns.append(record(campaign_id, member_idx, evidence, float(score), flagged, confidence, pass_no))
+
+    def record(
+        campaign_id: str,
+        member_idx: np.ndarray,
+        evidence: dict[str, float],
+        score: float,
+        flagged: bool,
+        confidence: dict[str, Any],
+        pass_no: int,
+        merged_from: tuple[list[str], str] | None = None,
+    ) -> dict[str, Any]:
+        """A group's campaign record, its members' scores, group and reasons written into ``acc``."""
+        members = signals.iloc[member_idx]
+        fired = [name for name in (*WEIGHTS, DISGUISED) if evidence[name] >= FIRES]
+        where = acc.index[member_idx]
+        # the account score keeps "flagged <=> score >= 0.5", however the decision was made:
+        # flagged groups map onto the upper half, others onto the lower, ordered by group score
+        shown = 0.5 + 0.5 * score if flagged else min(0.5 * score, UNFLAGGED_MAX)
+        acc.loc[where, "score"] = shown
+        acc.loc[where, "group_id"] = campaign_id
+        if flagged:
+            acc.loc[where, "campaign_id"] = campaign_id
+            joined = (
+                f"; one operation of groups {', '.join(merged_from[0])}, linked by {merged_from[1]} as much as within"
+                if merged_from
+                else ""
             )
-            where = acc.index[member_idx]
-            # the account score keeps "flagged <=> score >= 0.5", however the decision was made:
-            # flagged groups map onto the upper half, others onto the lower, ordered by group score
-            shown = 0.5 + 0.5 * score if flagged else min(0.5 * score, UNFLAGGED_MAX)
-            acc.loc[where, "score"] = shown
-            acc.loc[where, "group_id"] = campaign_id
-            if flagged:
-                acc.loc[where, "campaign_id"] = campaign_id
-                acc.loc[where, "reasons"] = (
-                    f"member of campaign {campaign_id} ({len(member_idx)} accounts{_confidence_words(confidence, len(groups))}): "
-                    + "; ".join(fired[:4])
+            acc.loc[where, "reasons"] = (
+                f"member of campaign {campaign_id} ({len(member_idx)} accounts"
+                f"{_confidence_words(confidence)}{joined}): " + "; ".join(fired[:4])
+            )
+        else:
+            # (a gate that also weighs is named once)
+            weak = list(
+                dict.fromkeys(
+                    [name for name in GATES if evidence[name] < FIRES]
+                    + [name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1]
                 )
+            )
+            if evidence[APPLICATION] >= FIRES:
+                why = f"looks like an application: {APPLICATION} ({evidence[APPLICATION]:.0%} of its templated traffic)"
+            elif confidence["q_value"] is not None and score >= MIN_CAMPAIGN_SCORE:
+                why = f"as campaign-like as chance groups of ordinary accounts{_confidence_words(confidence)}"
             else:
-                # (a gate that also weighs is named once)
-                weak = list(
-                    dict.fromkeys(
-                        [name for name in GATES if evidence[name] < FIRES]
-                        + [name for name in WEIGHTS if evidence[name] < FIRES and WEIGHTS[name] >= 0.1]
-                    )
-                )
-                if evidence[APPLICATION] >= FIRES:
-                    why = f"looks like an application: {APPLICATION} ({evidence[APPLICATION]:.0%} of its templated traffic)"
-                elif cal is not None and score >= MIN_CAMPAIGN_SCORE:
-                    why = f"as campaign-like as chance groups of ordinary accounts{_confidence_words(confidence, len(groups))}"
-                else:
-                    why = f"not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
-                acc.loc[where, "reasons"] = (
-                    f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) but {why}"
-                )
+                why = f"not campaign-like: lacks {', '.join(weak[:3]) or 'enough evidence'}"
+            acc.loc[where, "reasons"] = (
+                f"coordinated with {len(member_idx) - 1} other accounts (group {campaign_id}) but {why}"
+            )
+        return {
+            "campaign_id": campaign_id,
+            "score": score,
+            "flagged": flagged,
+            **{key: confidence[key] for key in ("p_value", "q_value", "expected_false_groups")},
+            "accounts": len(member_idx),
+            "requests": int(members["n_req"].sum()),
+            "first_seen": members["first_ts"].min(),
+            "last_seen": members["last_ts"].max(),
+            "signals": fired,
+            "evidence": evidence,
+            "members": members["account_id"].tolist(),
+            "pass": pass_no,
+            "tested": confidence["tested"],
+            "merged_from": merged_from[0] if merged_from else [],
+        }
+
+    def merge_operations(content_links: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[dict[str, Any]]:
+        """Join the flagged groups that are one operation (:func:`.linking.operations`) into the
+        first of them: its evidence and score are the union's, its confidence the least confident
+        part's. Returns what was joined."""
+        flagged = [c for c in campaigns if c["flagged"]]
+        current = acc["campaign_id"].to_numpy()
+        parts = [np.flatnonzero(current == c["campaign_id"]) for c in flagged]
+        links = [("shared phrasing", _symmetric(n, phrasing.links()))]
+        if content_links is not None:
+            links.insert(0, ("one semantic sweep", _symmetric(n, content_links)))
+        labels, how = operations(parts, n, infra_index, links, params.seed)
+        done = []
+        for label in np.unique(labels):
+            joined = np.flatnonzero(labels == label)
+            if len(joined) < 2:
+                continue
+            first = flagged[joined[0]]
+            ids = [flagged[j]["campaign_id"] for j in joined]
+            members = np.concatenate([parts[j] for j in joined])
+            evidence = evidence_of(members, rng)
+            weakest = max(joined, key=lambda j: (flagged[j]["q_value"] or 0.0, -flagged[j]["score"]))
+            confidence = {
+                key: flagged[weakest][key] for key in ("p_value", "q_value", "expected_false_groups", "tested")
+            }
+            kinds = ", ".join(dict.fromkeys(how[j] for j in joined if how[j]))
+            merged = record(
+                first["campaign_id"],
+                members,
+                evidence,
+                float(score_evidence(evidence)),
+                True,
+                confidence,
+                first["pass"],
+                (ids, kinds),
+            )
+            campaigns[campaigns.index(first)] = merged
+            campaigns[:] = [c for c in campaigns if c["campaign_id"] not in ids[1:]]
+            done.append({"into": first["campaign_id"], "groups": ids, "linked_by": kinds, "accounts": len(members)})
+        return done
 
     # Candidate groups of the first three passes are formed before any is calibrated: an
     # undetected campaign of a later pass must not sit in an earlier pass's null (a null group
@@ -277,6 +339,7 @@ def detect(
     in_swarms = members_of(second[0], second[2])
     third: tuple[list[np.ndarray], list[dict[str, float]], np.ndarray] = ([], [], np.zeros(0))
     linked = None
+    content_links = None
     if content is not None:
         # pass 3: accounts in no group so far that send slices of one semantic sweep (relays with
         # long hand-overs, resellers behind human timing)
@@ -284,7 +347,8 @@ def detect(
         # sending fewer requests than the ordinary account carries no slice of a sweep)
         free = ~in_pass1 & ~in_swarms & (evidence_of.n_req >= typical["n_req"])
         # (and those sharing a wrapper: a reseller network's harvest behind one operator's phrasing)
-        c_rows, c_cols, c_strength = _union_pairs(n, content.links(), phrasing.links(free))
+        content_links = content.links()
+        c_rows, c_cols, c_strength = _union_pairs(n, content_links, phrasing.links(free))
         both = free[c_rows] & free[c_cols]
         by_content = communities(n, c_rows[both], c_cols[both], c_strength[both], params.seed)
         by_content = cores(by_content, c_rows[both], c_cols[both], CONTENT_CORE)
@@ -321,6 +385,10 @@ def detect(
             candidates(near), PASS_NEAR, ~in_pass1 & ~in_swarms & ~in_content & ~core
         )  # accounts re-grouped here leave earlier groups
 
+    # Flagged groups that are one operation - a swarm split by the windows its communities fall
+    # in, a relay whose hand-over pass 1 links and whose slices pass 3 does - become one campaign.
+    merges = merge_operations(content_links)
+
     # Accounts outside flagged campaigns keep at least their own (sub-threshold) score, for ranking.
     # (their volume is measured against every account, the campaign gates against ordinary ones)
     alone, alone_reasons = individual(signals, float(max(signals["n_req"].median(), 1.0)))
@@ -341,7 +409,9 @@ def detect(
     camp = pd.DataFrame(campaigns)
     if not camp.empty:
         camp = camp.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    return Detection(accounts=acc, campaigns=camp, edges=edges, signals=signals, calibration=calibrations)
+    return Detection(
+        accounts=acc, campaigns=camp, edges=edges, signals=signals, calibration=calibrations, merges=merges
+    )
 
 
 def _regions(cells: pd.DataFrame) -> pd.DataFrame:
@@ -350,6 +420,13 @@ def _regions(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"account_id": used["account_id"], "kind": "region", "value": used["cluster"].astype(str), "n": used["n"]}
     )
+
+
+def _symmetric(n: int, links: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Any:
+    """The (row < col) pairs ``links`` as a symmetric n x n sparse matrix of their strengths."""
+    rows, cols, strength = links
+    m = coo_matrix((strength, (rows, cols)), shape=(n, n)).tocsr()
+    return m + m.T
 
 
 def _union_pairs(
@@ -368,10 +445,10 @@ def _union_pairs(
     return rows[pick], cols[pick], weight[pick]
 
 
-def _confidence_words(confidence: dict[str, Any], tested: int) -> str:
+def _confidence_words(confidence: dict[str, Any]) -> str:
     if confidence["q_value"] is None:
         return ""
     return (
-        f"; q = {confidence['q_value']:.3g}, ~{confidence['expected_false_groups']:.2g} of {tested} groups "
+        f"; q = {confidence['q_value']:.3g}, ~{confidence['expected_false_groups']:.2g} of {confidence['tested']} groups "
         "expected this campaign-like by chance"
     )

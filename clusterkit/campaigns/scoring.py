@@ -164,6 +164,7 @@ def score(
             "flagged": int(table["flagged"].sum()),
             "campaigns": int((camp["flagged"]).sum()) if len(camp) else 0,
             "calibration": det.calibration,
+            "merged": det.merges,
             "template_intent": intent_note,
             "templates": []
             if intents is None

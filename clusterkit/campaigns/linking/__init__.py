@@ -3,7 +3,7 @@ rare infrastructure, and the communities the resulting account graph falls into.
 
 By concern, graph helpers at the bottom of the dependency order: :mod:`.graph` (profiles, pair
 cosines, communities, cores, components), :mod:`.coactivity` (co-activity and relays),
-:mod:`.swarms` (arrival bursts), :mod:`.content` (content links), :mod:`.phrasing` (shared mined
+:mod:`.swarms` (arrival bursts), :mod:`.operations` (flagged groups that are one operation), :mod:`.content` (content links), :mod:`.phrasing` (shared mined
 templates) and :mod:`.infra` (shared rare infrastructure). Every name is re-exported here."""
 
 from .coactivity import RELAY_CANDIDATES, RELAY_GAP_HOURS, cell_groups, coordination, successions
@@ -21,6 +21,7 @@ from .graph import (
     spans,
 )
 from .infra import COACT_WEIGHT, INFRA_WEIGHT, InfraIndex
+from .operations import OPERATION_LINK, OPERATION_PAIRS, SAME_OPERATION, operations
 from .phrasing import PHRASING_MIN_USES, SharedTemplates
 from .swarms import (
     BURST_EXCESS,
@@ -45,9 +46,12 @@ __all__ = [
     "CONTENT_CORE",
     "INFRA_WEIGHT",
     "LINKED_SHARE",
+    "OPERATION_LINK",
+    "OPERATION_PAIRS",
     "PHRASING_MIN_USES",
     "RELAY_CANDIDATES",
     "RELAY_GAP_HOURS",
+    "SAME_OPERATION",
     "SWARM_BRIEF_HOURS",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
@@ -68,6 +72,7 @@ __all__ = [
     "cores",
     "epoch_seconds",
     "index",
+    "operations",
     "pair_cosine",
     "peel",
     "profiles",
