@@ -576,3 +576,30 @@ def test_a_fleet_working_in_two_shifts_from_one_network_is_one_campaign():
     acc = det.accounts.set_index("account_id")
     assert acc.loc[fleet, "campaign_id"].nunique() == 1
     assert f"one operation of groups {', '.join(merge['groups'])}" in acc.loc["w0", "reasons"]
+
+
+def test_members_keeping_the_address_a_swarm_rotates_are_strangers():
+    """A swarm on a proxy network sends every request from a new address and client; two people who
+    arrived with it sent four questions each from one address and one browser: they leave its group.
+    A member with one repeat among four requests stays, so does one that drew one client four times
+    but rotated its addresses, and a group that does not rotate has none."""
+    from clusterkit.campaigns.linking import STRANGER_P, InfraIndex, index
+
+    kinds = ("ip_prefix", "user_agent")
+    swarm = [f"s{i}" for i in range(20)]
+    names = swarm + ["p0", "p1"] + [f"o{i}" for i in range(10)]
+    # every request from a new address and client; s0's fourth request repeats its first address
+    rows = [
+        {"account_id": a, "kind": k, "value": f"{k}-{a}-{j}", "n": 1} for a in swarm for k in kinds for j in range(4)
+    ]
+    rows[next(i for i, r in enumerate(rows) if r["value"] == "ip_prefix-s0-3")]["value"] = "ip_prefix-s0-0"
+    # s1 drew one client for all four requests, but rotated its addresses
+    for r in rows:
+        if r["account_id"] == "s1" and r["kind"] == "user_agent":
+            r["value"] = "user_agent-s1"
+    rows += [{"account_id": a, "kind": k, "value": f"{k}-{a}", "n": 4} for a in names[20:] for k in kinds]
+    infra = pd.DataFrame(rows).groupby(["account_id", "kind", "value"], as_index=False)["n"].sum()
+    index_ = InfraIndex(infra, index(pd.DataFrame({"account_id": names})))
+    group = np.arange(22)
+    assert index_.unrotated(group, STRANGER_P).tolist() == [False] * 20 + [True, True]
+    assert not index_.unrotated(np.arange(20, 32), STRANGER_P).any()  # people keep their addresses

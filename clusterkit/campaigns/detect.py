@@ -30,6 +30,7 @@ from .linking import (
     COACT_WEIGHT,
     CONTENT_CORE,
     INFRA_WEIGHT,
+    STRANGER_P,
     ContentLinks,
     InfraIndex,
     SharedTemplates,
@@ -144,9 +145,12 @@ def detect(
     def purified(members: np.ndarray) -> np.ndarray:
         """A group without the members outside its shared phrasing (where most members share one
         script's templates, an account that sends none of them was taken in by its other links) or
-        off its pace (where most keep clockwork timing, a clearly human one): candidates and the
-        null groups they are calibrated against alike."""
-        return members[~(phrasing.strangers(members) | evidence_of.off_pace(members))]
+        off its pace (where most keep clockwork timing, a clearly human one) or keeping the address
+        and client the group rotates request by request: candidates and the null groups they are
+        calibrated against alike."""
+        return members[
+            ~(phrasing.strangers(members) | evidence_of.off_pace(members) | infra_index.unrotated(members, STRANGER_P))
+        ]
 
     def group_score(members: np.ndarray) -> float:
         return score_evidence(evidence_of(purified(members), rng))

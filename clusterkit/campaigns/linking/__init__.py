@@ -20,9 +20,9 @@ from .graph import (
     profiles,
     spans,
 )
-from .infra import COACT_WEIGHT, INFRA_WEIGHT, InfraIndex
+from .infra import COACT_WEIGHT, INFRA_WEIGHT, ROTATED_KINDS, InfraIndex
 from .operations import OPERATION_LINK, OPERATION_PAIRS, SAME_OPERATION, operations
-from .phrasing import PHRASING_MIN_USES, SharedTemplates
+from .phrasing import PHRASING_MIN_USES, STRANGER_P, SharedTemplates
 from .swarms import (
     BURST_EXCESS,
     BURST_P,
@@ -51,7 +51,9 @@ __all__ = [
     "PHRASING_MIN_USES",
     "RELAY_CANDIDATES",
     "RELAY_GAP_HOURS",
+    "ROTATED_KINDS",
     "SAME_OPERATION",
+    "STRANGER_P",
     "SWARM_BRIEF_HOURS",
     "SWARM_MAX_REQUESTS",
     "SWARM_MIN_ACCOUNTS",
