@@ -9,7 +9,7 @@ from test_calibrate import _log
 from clusterkit.campaigns import DetectParams, detect
 from clusterkit.campaigns.detect import PASS_LINKED, PASS_SWARM
 from clusterkit.campaigns.evidence import RELAY, SWARM
-from clusterkit.campaigns.intent import app_likeness, fixed_part
+from clusterkit.campaigns.intent import app_likeness, elicitation, fixed_part
 from clusterkit.campaigns.linking import SWARM_MIN_ACCOUNTS, bursts, index, successions
 
 T0 = pd.Timestamp("2026-03-01", tz="UTC")
@@ -310,7 +310,14 @@ def test_fixed_part_of_a_mined_template():
 def _templated_group(rng, template_app: float):
     signals, cells, prompts = _log(300, rng, planted=5)
     prompts["template"] = np.where(prompts["account_id"].str.startswith("p"), "T", None)
-    return detect(signals, cells, prompts, app_likeness={"T": template_app}, params=DetectParams(null_groups=300))
+    return detect(
+        signals,
+        cells,
+        prompts,
+        app_likeness={"T": template_app},
+        elicits={"T": float(elicitation(np.array([template_app]))[0])},
+        params=DetectParams(null_groups=300),
+    )
 
 
 def test_a_group_doing_one_task_over_its_users_text_is_an_application():

@@ -25,7 +25,6 @@ from .evidence import (
     near_lift,
     score_evidence,
 )
-from .intent import elicitation
 from .linking import (
     COACT_WEIGHT,
     CONTENT_CORE,
@@ -94,12 +93,13 @@ def detect(
     reads as a transformation of the user's own text (:mod:`.intent`): a group whose traffic is one
     such task is an application, not a campaign. ``elicits`` maps them (scripted follow-ups too) to
     how clearly their fixed part asks for the model's own reasoning, answers or grades
-    (:func:`.intent.elicitation`; derived from ``app_likeness`` when not given).
+    (:func:`.intent.template_intents`; none elicit when not given).
+
+    Last, flagged groups linked to one another as much as within themselves are joined into one
+    campaign (:func:`.linking.operations`; recorded in ``Detection.merges``).
     """
     params = params or DetectParams()
     signals = signals.reset_index(drop=True).copy()
-    if elicits is None and app_likeness:
-        elicits = dict(zip(app_likeness, elicitation(np.fromiter(app_likeness.values(), dtype=float))))
     signals["elicit_share"] = elicit_shares(prompts, signals["account_id"], elicits)
     idx = index(signals)
     n = len(signals)
