@@ -290,6 +290,8 @@ def detect(
         first of them: its evidence and score are the union's, its confidence the least confident
         part's. Returns what was joined."""
         flagged = [c for c in campaigns if c["flagged"]]
+        if len(flagged) < 2:
+            return []
         current = acc["campaign_id"].to_numpy()
         parts = [np.flatnonzero(current == c["campaign_id"]) for c in flagged]
         links = [("shared phrasing", _symmetric(n, phrasing.links()))]
