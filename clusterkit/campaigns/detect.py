@@ -282,7 +282,6 @@ def detect(
             "members": members["account_id"].tolist(),
             "pass": pass_no,
             "tested": confidence["tested"],
-            "merged_from": merged_from[0] if merged_from else [],
         }
 
     def merge_operations(content_links: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[dict[str, Any]]:

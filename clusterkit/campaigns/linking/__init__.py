@@ -3,8 +3,9 @@ rare infrastructure, and the communities the resulting account graph falls into.
 
 By concern, graph helpers at the bottom of the dependency order: :mod:`.graph` (profiles, pair
 cosines, communities, cores, components), :mod:`.coactivity` (co-activity and relays),
-:mod:`.swarms` (arrival bursts), :mod:`.operations` (flagged groups that are one operation), :mod:`.content` (content links), :mod:`.phrasing` (shared mined
-templates) and :mod:`.infra` (shared rare infrastructure). Every name is re-exported here."""
+:mod:`.swarms` (arrival bursts), :mod:`.content` (content links), :mod:`.phrasing` (shared mined
+templates), :mod:`.infra` (shared rare infrastructure) and :mod:`.operations` (flagged groups that
+are one operation). Every name is re-exported here."""
 
 from .coactivity import RELAY_CANDIDATES, RELAY_GAP_HOURS, cell_groups, coordination, successions
 from .content import CONTENT_ALPHA, CONTENT_CORE, ContentLinks

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .graph import components
 from .infra import InfraIndex
 
 __all__ = ["OPERATION_LINK", "OPERATION_PAIRS", "SAME_OPERATION", "operations"]
@@ -27,6 +28,11 @@ SAME_OPERATION = 0.8
 OPERATION_LINK = 0.5
 #: account pairs measured across two groups at most (a random sample of them beyond)
 OPERATION_PAIRS = 20_000
+
+
+def _same(cross: float, within_a: float, within_b: float) -> bool:
+    """Whether a mean cross link makes two groups one operation (see ``SAME_OPERATION``)."""
+    return bool(cross >= OPERATION_LINK and cross >= SAME_OPERATION * max(within_a, within_b))
 
 
 def _infra_between(infra: InfraIndex, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> float:
@@ -49,20 +55,13 @@ def operations(
     ``n_accounts`` accounts;
     ``infra``: shared rare infrastructure, measured over pairs (:meth:`InfraIndex.match`);
     ``links``: (name, symmetric sparse account x account matrix of link strengths 0..1) per kind
-    (content, phrasing). Joins are transitive."""
+    (content, phrasing). Joins are transitive (connected components of the joined pairs)."""
     from scipy.sparse import csr_matrix
 
     k = len(groups)
-    parent = list(range(k))
     joined: list[str | None] = [None] * k
     if k < 2:
         return np.arange(k), joined
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
     rng = np.random.default_rng(seed)
     sizes = np.array([len(g) for g in groups], dtype=float)
@@ -83,20 +82,18 @@ def operations(
         used = one_hot @ profile
         share |= (used @ used.T).toarray() > 0
     infra_within = np.array([infra.mean_match_within(np.asarray(g))[0] for g in groups]) if infra.kinds else None
+    pairs_joined: list[tuple[int, int]] = []
     for i in range(k):
         for j in range(i + 1, k):
-            how = None
-            for name, between, within in kinds:
-                cross = between[i, j]
-                if cross >= OPERATION_LINK and cross >= SAME_OPERATION * max(within[i], within[j]):
-                    how = name
-                    break
+            how = next((name for name, between, within in kinds if _same(between[i, j], within[i], within[j])), None)
             if how is None and infra_within is not None and share[i, j]:
                 cross = _infra_between(infra, groups[i], groups[j], rng)
-                if cross >= OPERATION_LINK and cross >= SAME_OPERATION * max(infra_within[i], infra_within[j]):
-                    how = "shared infrastructure"
+                how = "shared infrastructure" if _same(cross, infra_within[i], infra_within[j]) else None
             if how is not None:
                 joined[i] = joined[i] or how
                 joined[j] = joined[j] or how
-                parent[root(j)] = root(i)
-    return np.array([root(i) for i in range(k)]), joined
+                pairs_joined.append((i, j))
+    ends = np.array(pairs_joined, dtype=np.int64).reshape(-1, 2)
+    labels = components(k, ends[:, 0], ends[:, 1])
+    # (a group joined to none is an operation of its own)
+    return np.where(labels >= 0, labels, k + np.arange(k)), joined
