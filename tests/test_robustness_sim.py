@@ -73,7 +73,7 @@ def _accounts(recs: list[dict]) -> dict[str, list[dict]]:
 
 def test_grid_split_is_fixed_and_disjoint():
     tune, hold = sim.grid(held_out=False), sim.grid(held_out=True)
-    assert len(tune) == 8 and len(hold) == 8 and len(sim.grid()) <= 16
+    assert len(tune) == 12 and len(hold) == 8 and len(sim.grid()) <= 20
     for cells in (tune, hold):
         assert {c.background for c in cells} == set(sim.BACKGROUNDS)
         met = {(s.style, s.shape) for c in cells for s in c.knobs.styles}
