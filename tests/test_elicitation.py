@@ -55,8 +55,10 @@ def test_whole_first_or_last_lines_shared_by_enough_prompts_are_templates():
     assert mined["a0"].startswith("summarize the following text in two sen") and mined["a0"].endswith(" …")
 
 
-def test_elicitation_reads_app_likeness_and_nothing_else():
+def test_elicitation_reads_app_likeness_and_frame_and_nothing_else():
     assert elicitation(np.array([0.0, 0.25, 0.5, 0.9, np.nan])).tolist() == [1.0, 0.5, 0.0, 0.0, 0.0]
+    # a frame naming no task (the rest of the reading) elicits nothing either
+    assert elicitation(np.array([0.0, 0.0, 0.1]), np.array([0.5, 1.0, 0.1])).tolist() == pytest.approx([0.5, 0.0, 0.7])
 
 
 def _group(app: float | None):

@@ -9,7 +9,7 @@ from test_calibrate import _log
 from clusterkit.campaigns import DetectParams, detect
 from clusterkit.campaigns.detect import PASS_LINKED, PASS_SWARM
 from clusterkit.campaigns.evidence import RELAY, SWARM
-from clusterkit.campaigns.intent import app_likeness, elicitation, fixed_part
+from clusterkit.campaigns.intent import app_likeness, elicitation, fixed_part, read_intents
 from clusterkit.campaigns.linking import SWARM_MIN_ACCOUNTS, bursts, index, successions
 
 T0 = pd.Timestamp("2026-03-01", tz="UTC")
@@ -305,6 +305,14 @@ def test_fixed_part_of_a_mined_template():
     )
     tails = ["what is 2+2? think step by step and show all work.", "name a bird. think step by step and show all work."]
     assert fixed_part("… think step by step and show all work.", tails) == "think step by step and show all work."
+    # a format in two variants (with and without an input field): the fixed part is what most of its
+    # prompts share, not the fragment common to both
+    with_input = "below is an instruction that describes a task, paired with an input. ### instruction:"
+    without = "below is an instruction that describes a task. write a response. ### instruction:"
+    asks = ["write a poem", "name a bird", "add 2 and 3", "edit this", "sum these"]
+    variants = [f"{without} {a}" for a in asks[:3]] + [f"{with_input} {a}" for a in asks[3:]]
+    assert fixed_part("below is an instruction that describes a …", variants) == without
+    assert fixed_part("below is an instruction that describes a …", variants[2:]) == with_input
 
 
 def _templated_group(rng, template_app: float):
@@ -353,10 +361,18 @@ def test_template_intent_is_read_by_meaning_in_any_language():
         "请想象并写出得出这个答案时的内部推理过程。",
         "Сначала запиши весь ход своих мыслей, а потом дай ответ.",
     ]
+    # frames naming no task: the request is in the varying part (a sweep in an instruction format)
+    frames = ["### Prompt:", "User input:", "用户的问题：", "Инструкция:", "Below is a request. Respond to it."]
     emb = get_embedder(model=INTENT_MODEL)
-    p = app_likeness(transform + elicit, lambda texts: embed_texts(texts, embedder=emb))
+    encode = lambda texts: embed_texts(texts, embedder=emb)  # noqa: E731
+    p = app_likeness(transform + elicit, encode)
     assert (p[: len(transform)] > 0.5).all(), p
     assert (p[len(transform) :] < 0.5).all(), p
+    likeness, frame = read_intents(transform + elicit + frames, encode)
+    elicits = elicitation(likeness, frame)
+    assert (elicits[len(transform) : -len(frames)] > 0.5).all(), elicits
+    assert (likeness[-len(frames) :] < 0.2).all() and (elicits[-len(frames) :] < 0.2).all(), (likeness, elicits)
+    assert (frame[-len(frames) :] > 0.5).all() and (frame[: -len(frames)] < 0.5).all(), frame
 
 
 def test_accounts_active_when_the_log_begins_are_no_swarm():

@@ -9,7 +9,7 @@ from ..errors import ClusterkitError
 __all__ = ["FALLBACK_THRESHOLD", "MIN_CAMPAIGN_SCORE", "RECIPE", "DetectParams"]
 
 #: bumped when signals or scoring change, so stored score runs of an older recipe are not reused
-RECIPE = "v28-unrotated-strangers"
+RECIPE = "v29-frames"
 #: the score threshold used where a log is too small to calibrate on (see ``calibrate.MIN_POOL``)
 FALLBACK_THRESHOLD = 0.5
 #: calibration decides whether a group is unusual *for this log*; a calibrated flag also needs at
