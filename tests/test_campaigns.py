@@ -10,6 +10,7 @@ import pytest
 
 from clusterkit.campaigns import DetectParams, detect, score
 from clusterkit.campaigns.detect import PASS_NEAR
+from clusterkit.campaigns.params import MIN_CAMPAIGN_SCORE
 from clusterkit.cli import main
 from clusterkit.evaluate import evaluate, load_truth
 from clusterkit.store import Store
@@ -534,29 +535,28 @@ def test_groups_linked_across_as_much_as_within_are_one_operation():
     assert how == ["one semantic sweep"] * 3
 
 
-def test_a_fleet_working_in_two_shifts_from_one_network_is_one_campaign():
-    """Six scripted workers sweep three regions on day one, six more on day three, all through one
-    proxy network with one system prompt: never active together, each shift its own linked group,
-    both flagged - and one campaign, with the groups it joined in its reasons. A second fleet with
-    its own network, in other regions, stays apart."""
-    shift = {f"w{i}": 0 for i in range(6)} | {f"w{i}": 12 for i in range(6, 12)} | {f"x{i}": 0 for i in range(6)}
+def _shifts(second: int = 6, requests: int = 60, hours: float = 20, params: DetectParams | None = None):
+    """Six scripted workers sweep three regions on day one, ``second`` more on day three (``requests``
+    each over ``hours``), all through one proxy network with one system prompt; a second fleet of six
+    with its own network works other regions; 60 casual users. Returns the detection and the first
+    fleet's accounts."""
+    fleet = [f"w{i}" for i in range(6 + second)]
+    shift = {a: 0 if i < 6 else 12 for i, a in enumerate(fleet)} | {f"x{i}": 0 for i in range(6)}
+    size = {a: (requests, hours) if shift[a] else (60, 20) for a in shift}
     signals = pd.DataFrame(
-        [_account(a, 60, 20, scripted=True) for a in shift]
+        [_account(a, size[a][0], size[a][1], scripted=True) for a in shift]
         + [_account(f"c{i}", 4, 2, scripted=False) for i in range(60)]
     )
     start = pd.Timestamp("2026-03-01", tz="UTC")
     for a, w in shift.items():
         signals.loc[signals["account_id"] == a, "first_ts"] = start + pd.Timedelta(hours=6 * w)
-        signals.loc[signals["account_id"] == a, "last_ts"] = start + pd.Timedelta(hours=6 * w + 20)
+        signals.loc[signals["account_id"] == a, "last_ts"] = start + pd.Timedelta(hours=6 * w + size[a][1])
     cells = pd.DataFrame(
         [c for a, w in shift.items() for c in _cells(a, range(3) if a[0] == "w" else range(6, 9), range(w, w + 4), 5)]
         + [c for i in range(60) for c in _cells(f"c{i}", [10 + i % 20], [i % 16], 4)]
     )
-    names = signals["account_id"].tolist()
-    prompts = pd.DataFrame(
-        [{"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1} for a in names for j in range(60 if a[0] != "c" else 4)]
-    )
-    fleet = [a for a in shift if a[0] == "w"]
+    sent = dict(zip(signals["account_id"], signals["n_req"]))
+    prompts = pd.DataFrame([{"account_id": a, "prompt_hash": f"{a}-{j}", "n": 1} for a in sent for j in range(sent[a])])
     infra = pd.DataFrame(
         # (each address used by half the fleet's workers: few enough to be rare in this small log)
         [
@@ -568,14 +568,44 @@ def test_a_fleet_working_in_two_shifts_from_one_network_is_one_campaign():
         + _infra_rows(fleet, "system_hash", ["sys-w"])
         + [{"account_id": f"c{i}", "kind": "ip_prefix", "value": f"10.9.{i}", "n": 4} for i in range(60)]
     )
-    det = detect(signals, cells, prompts, infra_used=infra, params=DetectParams(min_campaign_accounts=3))
+    det = detect(signals, cells, prompts, infra_used=infra, params=params or DetectParams(min_campaign_accounts=3))
+    return det, fleet
+
+
+def test_a_fleet_working_in_two_shifts_from_one_network_is_one_campaign():
+    """Never active together, each shift of the fleet is its own linked group, both flagged - and
+    one campaign, with the groups it joined in its reasons. The second fleet, with its own network,
+    in other regions, stays apart."""
+    det, fleet = _shifts()
     flagged = det.campaigns[det.campaigns["flagged"]]
     assert sorted(map(sorted, flagged["members"])) == [sorted(fleet), sorted(f"x{i}" for i in range(6))]
     (merge,) = det.merges
     assert merge["accounts"] == 12 and merge["linked_by"] == "shared infrastructure" and len(merge["groups"]) == 2
+    assert merge["unflagged"] == []
     acc = det.accounts.set_index("account_id")
     assert acc.loc[fleet, "campaign_id"].nunique() == 1
     assert f"one operation of groups {', '.join(merge['groups'])}" in acc.loc["w0", "reasons"]
+
+
+def test_an_unflagged_piece_of_a_flagged_operation_joins_it():
+    """Three workers of a second shift, 20 requests over six hours each, are not flagged on their
+    own (under a fixed threshold of 0.6) but their evidence opens the gates and they share the
+    fleet's network as much as it does within: they join its campaign. Three that send 15 over three
+    hours (score under ``MIN_CAMPAIGN_SCORE``) stay a group of their own."""
+    params = DetectParams(min_campaign_accounts=3, flag_threshold=0.6)
+    det, fleet = _shifts(3, 20, 6, params)
+    (merge,) = det.merges
+    (piece,) = merge["unflagged"]
+    assert merge["groups"][1:] == [piece] and merge["accounts"] == 9
+    acc = det.accounts.set_index("account_id")
+    assert acc.loc[fleet, "flagged"].all() and acc.loc[fleet, "campaign_id"].nunique() == 1
+    assert f"one operation of groups {', '.join(merge['groups'])}" in acc.loc["w6", "reasons"]
+    det, fleet = _shifts(3, 15, 3, params)
+    assert det.merges == []
+    acc = det.accounts.set_index("account_id")
+    assert acc.loc[fleet[:6], "flagged"].all() and not acc.loc[fleet[6:], "flagged"].any()
+    (apart,) = det.campaigns.loc[~det.campaigns["flagged"], "score"]
+    assert 0 < apart < MIN_CAMPAIGN_SCORE
 
 
 def test_members_keeping_the_address_a_swarm_rotates_are_strangers():

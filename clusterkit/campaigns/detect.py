@@ -285,14 +285,30 @@ def detect(
         }
 
     def merge_operations(content_links: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> list[dict[str, Any]]:
-        """Join the flagged groups that are one operation (:func:`.linking.operations`) into the
-        first of them: its evidence and score are the union's, its confidence the least confident
-        part's. Returns what was joined."""
+        """Join the groups that are one operation (:func:`.linking.operations`) with a flagged
+        campaign into the first flagged one: its evidence and score are the union's, its confidence
+        the least confident flagged part's. An unflagged candidate joins only where its evidence
+        opens the gates (score at least ``MIN_CAMPAIGN_SCORE``) and it is one operation with a flagged
+        campaign: a few accounts of a campaign that a pass grouped apart are too few to be significant
+        on their own (q 0.07 for three of a reseller network's accounts on tuning cell k10, linked
+        to its flagged part by shared phrasing at 0.98 of the part's own). Returns what was joined."""
         flagged = [c for c in campaigns if c["flagged"]]
-        if len(flagged) < 2:
+        if not flagged:
             return []
         current = acc["campaign_id"].to_numpy()
+        grouped_in = acc["group_id"].to_numpy()
         parts = [np.flatnonzero(current == c["campaign_id"]) for c in flagged]
+        # (an unflagged group's accounts that a later pass re-grouped are no longer its own)
+        joinable = []
+        for c in campaigns:
+            if not c["flagged"] and c["score"] >= MIN_CAMPAIGN_SCORE:
+                own = np.flatnonzero((grouped_in == c["campaign_id"]) & pd.isna(current))
+                if len(own):
+                    joinable.append(c)
+                    parts.append(own)
+        if len(parts) < 2:
+            return []
+        pieces = flagged + joinable
         links = [("shared phrasing", _symmetric(n, phrasing.links()))]
         if content_links is not None:
             links.insert(0, ("one semantic sweep", _symmetric(n, content_links)))
@@ -300,13 +316,16 @@ def detect(
         done = []
         for label in np.unique(labels):
             joined = np.flatnonzero(labels == label)
-            if len(joined) < 2:
+            if len(joined) < 2 or joined[0] >= len(flagged):  # (only flagged parts come first)
                 continue
-            first = flagged[joined[0]]
-            ids = [flagged[j]["campaign_id"] for j in joined]
+            first = pieces[joined[0]]
+            ids = [pieces[j]["campaign_id"] for j in joined]
             members = np.concatenate([parts[j] for j in joined])
             evidence = evidence_of(members, rng)
-            weakest = max(joined, key=lambda j: (flagged[j]["q_value"] or 0.0, -flagged[j]["score"]))
+            weakest = max(
+                (j for j in joined if j < len(flagged)),
+                key=lambda j: (flagged[j]["q_value"] or 0.0, -flagged[j]["score"]),
+            )
             confidence = {
                 key: flagged[weakest][key] for key in ("p_value", "q_value", "expected_false_groups", "tested")
             }
@@ -323,7 +342,16 @@ def detect(
             )
             campaigns[campaigns.index(first)] = merged
             campaigns[:] = [c for c in campaigns if c["campaign_id"] not in ids[1:]]
-            done.append({"into": first["campaign_id"], "groups": ids, "linked_by": kinds, "accounts": len(members)})
+            unflagged = [pieces[j]["campaign_id"] for j in joined if j >= len(flagged)]
+            done.append(
+                {
+                    "into": first["campaign_id"],
+                    "groups": ids,
+                    "unflagged": unflagged,
+                    "linked_by": kinds,
+                    "accounts": len(members),
+                }
+            )
         return done
 
     # Candidate groups of the first three passes are formed before any is calibrated: an
