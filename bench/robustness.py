@@ -31,19 +31,26 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import DEFAULT_CORPORA
 from robustness_sim import Cell, build_log, grid
+from shared_vectors import SharedVectors
 
 #: targets of the detection issue, on the held-out cells
 TARGETS = {"style_flagged": 0.90, "min_requests": 5, "organic_fpr": 0.005, "ap": 0.97, "ari": 0.90}
 
 
 def run_cell(
-    cell: Cell, corpora: Path, work: Path, reuse: bool = False, model: str | None = None, map_seed: int | None = None
+    cell: Cell,
+    corpora: Path,
+    work: Path,
+    reuse: bool = False,
+    model: str | None = None,
+    map_seed: int | None = None,
+    vectors: SharedVectors | None = None,
 ) -> dict[str, Any]:
     """Build the cell's log, run the whole chain on a fresh store and evaluate it (embedding with
     ``model``, None: the default; the map and clusters drawn with ``map_seed``, None: the
-    default random state). With ``reuse`` a store already in ``work`` is kept: the log
-    (deterministic) ingests as duplicates and the stored cluster run is reused, so only what
-    changed since (scoring) runs again."""
+    default random state; texts an earlier cell of this run embedded taken from ``vectors``). With
+    ``reuse`` a store already in ``work`` is kept: the log (deterministic) ingests as duplicates and
+    the stored cluster run is reused, so only what changed since (scoring) runs again."""
     from sklearn.metrics import average_precision_score
 
     from clusterkit.chain import Hooks, analyse
@@ -60,7 +67,8 @@ def run_cell(
     hooks = Hooks(step=lambda name, _result: marks.setdefault(name, time.perf_counter()))
     with Store(folder / "store.duckdb") as store:
         engine = EngineParams(model=model) if map_seed is None else EngineParams(model=model, random_state=map_seed)
-        done = analyse(store, log.requests_path, engine=engine, hooks=hooks)
+        embedder = None if vectors is None else vectors.wrapping(model)
+        done = analyse(store, log.requests_path, engine=engine, embedder=embedder, hooks=hooks)
         model_id = store.run(done.engine.run_id)["params"].get("model_id")
         accounts = store.account_scores(done.scored.run_id)
     t1, t2, t3 = marks["ingest"], marks["engine"], marks["score"]
@@ -228,13 +236,23 @@ def main(argv: list[str] | None = None) -> int:
     saved: dict[str, Any] = {"commit": _commit(), "quick": args.quick, "results": []}
     args.save.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    for cell in cells:
-        result = run_cell(cell, args.corpora, work, reuse=args.reuse, model=args.model, map_seed=args.map_seed)
-        saved["results"].append(result)
-        args.save.write_text(json.dumps(saved, indent=1, default=str))
-        print(_cell_line(result), flush=True)
-        print("\n".join(_group_lines(result)), flush=True)
-    print(f"{len(cells)} cells in {(time.perf_counter() - t0) / 60:.1f} min at {saved['commit']}")
+    work.mkdir(parents=True, exist_ok=True)
+    vectors = SharedVectors(work / "shared-vectors.duckdb")
+    try:
+        for cell in cells:
+            result = run_cell(
+                cell, args.corpora, work, reuse=args.reuse, model=args.model, map_seed=args.map_seed, vectors=vectors
+            )
+            saved["results"].append(result)
+            args.save.write_text(json.dumps(saved, indent=1, default=str))
+            print(_cell_line(result), flush=True)
+            print("\n".join(_group_lines(result)), flush=True)
+    finally:
+        vectors.close()
+    print(
+        f"{len(cells)} cells in {(time.perf_counter() - t0) / 60:.1f} min at {saved['commit']} "
+        f"(texts embedded {vectors.computed}, taken from earlier cells of this run {vectors.reused})"
+    )
     for held_out in (False, True):
         print("\n".join(summary(saved["results"], held_out)))
     if args.work is None:

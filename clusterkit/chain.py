@@ -61,6 +61,7 @@ def analyse(
     encoding: str | None = None,
     workers: int | None = None,
     engine: EngineParams | None = None,
+    embedder: Any = None,
     detect: Any = None,
     report: str | os.PathLike[str] | None = None,
     pseudonymise: bool = False,
@@ -68,7 +69,8 @@ def analyse(
 ) -> ChainResult:
     """Ingest ``logs`` (when given) into ``store`` with ``fields`` (None: detected per file) and
     ``encoding`` (None: UTF-8), build
-    the map and clusters with ``engine`` (:class:`~clusterkit.pipeline.EngineParams`), score every
+    the map and clusters with ``engine`` (:class:`~clusterkit.pipeline.EngineParams`; ``embedder``
+    swaps its embedding stage, as :func:`~clusterkit.pipeline.run`'s does), score every
     account with ``detect`` (:class:`~clusterkit.campaigns.DetectParams`) and, when ``report`` is a
     path, write the HTML report of that score run there."""
     from .campaigns import score
@@ -87,7 +89,7 @@ def analyse(
             store, logs, fields=fields, encoding=encoding, workers=workers, progress=hooks.ingest_progress
         )
         step("ingest", ingested)
-    mapped = run(store, engine, stage=hooks.stage, progress=hooks.progress)
+    mapped = run(store, engine, embedder=embedder, stage=hooks.stage, progress=hooks.progress)
     step("engine", mapped)
     scored = score(store, cluster_run_id=mapped.run_id, params=detect)
     step("score", scored)

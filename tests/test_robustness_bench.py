@@ -48,5 +48,6 @@ def test_quick_robustness_grid_completes_and_reports_every_cell(tmp_path):
         assert labels == {"organic", "campaign", "benign"}
         assert 0 <= r["ap"] <= 1 and 0 <= r["organic_fpr"] <= 1
         assert r["cell"] in done.stdout
+    assert "taken from earlier cells of this run" in done.stdout  # (bench/shared_vectors.py)
     for heading in ("tuning (1 cells)", "held-out (1 cells)"):
         assert heading in done.stdout
