@@ -20,6 +20,19 @@ SHARED_PROMPTS = Path(
 )
 
 
+def bench_module(name: str) -> Any:
+    """A module of ``bench/`` (not a package), loaded once by file path."""
+    import importlib.util
+
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Model exports and quantisations go to a fresh cache per test session, so the suite always
     exercises preparing them (set CLUSTERKIT_TEST_CACHE to reuse a folder while developing)."""

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import itertools
-import sys
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 
 import orjson
 import pytest
-from conftest import SHARED_PROMPTS
+from conftest import SHARED_PROMPTS, bench_module
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = SHARED_PROMPTS
 
 
-def _load_sim():
-    spec = importlib.util.spec_from_file_location("robustness_sim", ROOT / "bench" / "robustness_sim.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("robustness_sim", module)
-    spec.loader.exec_module(module)
-    return sys.modules["robustness_sim"]
-
-
-sim = _load_sim()
+sim = bench_module("robustness_sim")
 
 
 def _need_corpora() -> Path:

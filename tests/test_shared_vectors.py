@@ -2,26 +2,16 @@
 earlier cell embedded is not encoded again, and every cell's store still holds, under its own embed
 run, exactly the vectors the model gives."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import nested, write_jsonl
+from conftest import bench_module, nested, write_jsonl
 
 from clusterkit.embed import embed
 from clusterkit.ingest import ingest
 from clusterkit.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("shared_vectors", ROOT / "bench" / "shared_vectors.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("shared_vectors", module)
-    spec.loader.exec_module(module)
-    return sys.modules["shared_vectors"]
 
 
 class Counting:
@@ -48,7 +38,7 @@ def _store(path: Path, texts: list[str]) -> Store:
 
 
 def test_a_text_embedded_for_one_cell_is_not_encoded_again_for_the_next(tmp_path):
-    shared_vectors = _load()
+    shared_vectors = bench_module("shared_vectors")
     (tmp_path / "shared.duckdb").write_text("stale")  # a file left by an earlier run is replaced
     shared = shared_vectors.SharedVectors(tmp_path / "shared.duckdb")
     inner = Counting()
