@@ -12,7 +12,6 @@ import orjson
 import pytest
 from conftest import SHARED_PROMPTS, bench_module
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPORA = SHARED_PROMPTS
 
 

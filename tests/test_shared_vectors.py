@@ -11,8 +11,6 @@ from clusterkit.embed import embed
 from clusterkit.ingest import ingest
 from clusterkit.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 class Counting:
     """Deterministic fake: a hash of each text as an 8-D vector; records what it is asked."""
